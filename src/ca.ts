@@ -1,0 +1,167 @@
+// The run's certificate authority. Keys come from node:crypto (native, fast); node-forge only lays out
+// the X.509 structures, and the signature itself is made by node:crypto too (forge's pure-JS RSA is ~25 ms).
+// The CA carries a critical nameConstraints extension permitting only the mirrored hosts: stolen, it can
+// sign for nothing else. Leaf certificates are made on the first CONNECT to a host, then cached.
+import { generateKeyPair, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import forge from 'node-forge';
+
+const { pki, asn1 } = forge;
+const generateKeyPairAsync = promisify(generateKeyPair);
+const DAY = 24 * 60 * 60 * 1000;
+
+interface KeyPair {
+  privateKey: KeyObject;
+  publicPem: string;
+}
+
+async function newRsaKey(): Promise<KeyPair> {
+  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** A positive random serial (high bit clear), unique per certificate. */
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('hex');
+}
+
+/** Sign the TBSCertificate with node:crypto and return the PEM. */
+function signCertificate(cert: forge.pki.Certificate, key: KeyObject): string {
+  cert.signatureOid = pki.oids.sha256WithRSAEncryption!;
+  cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption!;
+  // getTBSCertificate is public in node-forge but missing from its type definitions.
+  const tbs = (pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const der = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
+  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  cert.signature = sign('sha256', der, key).toString('binary');
+  return pki.certificateToPem(cert);
+}
+
+/** NameConstraints: permitted dNSName subtrees for the hosts; all IPv4/IPv6 addresses excluded. */
+function nameConstraints(hosts: readonly string[]): forge.asn1.Asn1 {
+  const C = asn1.Class;
+  const subtree = (name: forge.asn1.Asn1) => asn1.create(C.UNIVERSAL, asn1.Type.SEQUENCE, true, [name]);
+  const dns = (h: string) => asn1.create(C.CONTEXT_SPECIFIC, 2, false, h);
+  const ip = (bytes: number) => asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(bytes));
+  return asn1.create(C.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(C.CONTEXT_SPECIFIC, 0, true, hosts.map((h) => subtree(dns(h)))),
+    asn1.create(C.CONTEXT_SPECIFIC, 1, true, [subtree(ip(8)), subtree(ip(32))]),
+  ]);
+}
+
+function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): string {
+  const cert = pki.createCertificate();
+  cert.publicKey = pki.publicKeyFromPem(key.publicPem);
+  cert.serialNumber = randomSerial();
+  cert.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000); // tolerate a little clock skew
+  cert.validity.notAfter = new Date(Date.now() + days * DAY);
+  const subject = [
+    { name: 'commonName', value: `detour run CA ${new Date().toISOString().slice(0, 19)}` },
+    { name: 'organizationName', value: 'detour (ephemeral)' },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+    { id: '2.5.29.30', critical: true, value: nameConstraints(hosts) },
+  ]);
+  return signCertificate(cert, key.privateKey);
+}
+
+export class CertificateAuthority {
+  private readonly contexts = new Map<string, SecureContext>();
+  private readonly caCert: forge.pki.Certificate;
+  /** Leaves signed so far; kept for tests and the -v summary. */
+  leavesIssued = 0;
+
+  private constructor(
+    readonly certPem: string,
+    private readonly caKey: KeyObject,
+    private readonly leafKey: KeyPair,
+    /** Hosts the CA may sign for (its name constraints). */
+    readonly hosts: readonly string[],
+  ) {
+    this.caCert = pki.certificateFromPem(certPem);
+  }
+
+  /** A fresh CA valid for a day, its key in memory only. Both keys are made in parallel. */
+  static async ephemeral(hosts: readonly string[]): Promise<CertificateAuthority> {
+    const [caKey, leafKey] = await Promise.all([newRsaKey(), newRsaKey()]);
+    return new CertificateAuthority(buildCaCert(caKey, hosts, 1), caKey.privateKey, leafKey, hosts);
+  }
+
+  /**
+   * --ca-dir: reuse the CA kept in `dir` when it still covers these hosts for at least a day, else make
+   * a new one (30 days) and keep it there: folder 0700, key 0600.
+   */
+  static async persistent(dir: string, hosts: readonly string[]): Promise<CertificateAuthority> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const certFile = join(dir, 'ca.pem');
+    const keyFile = join(dir, 'ca-key.pem');
+    const metaFile = join(dir, 'ca.json');
+    const wanted = [...hosts].sort().join(',');
+    const leafKey = newRsaKey();
+    if (existsSync(certFile) && existsSync(keyFile) && existsSync(metaFile)) {
+      try {
+        const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { hosts?: string };
+        const certPem = readFileSync(certFile, 'utf8');
+        const cert = pki.certificateFromPem(certPem);
+        if (meta.hosts === wanted && cert.validity.notAfter.getTime() - Date.now() > DAY) {
+          return new CertificateAuthority(certPem, createPrivateKey(readFileSync(keyFile)), await leafKey, hosts);
+        }
+      } catch {
+        // unreadable or foreign files: replace them below
+      }
+    }
+    const caKey = await newRsaKey();
+    const certPem = buildCaCert(caKey, hosts, 30);
+    writeFileSync(keyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    chmodSync(keyFile, 0o600);
+    writeFileSync(certFile, certPem);
+    writeFileSync(metaFile, JSON.stringify({ hosts: wanted }) + '\n');
+    return new CertificateAuthority(certPem, caKey.privateKey, await leafKey, hosts);
+  }
+
+  /** The TLS context presenting a leaf for `host`, signed on first use and cached. */
+  contextFor(host: string): SecureContext {
+    let ctx = this.contexts.get(host);
+    if (!ctx) {
+      const leafPem = this.issueLeaf(host);
+      ctx = createSecureContext({
+        cert: leafPem + this.certPem,
+        key: this.leafKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        minVersion: 'TLSv1.2',
+      });
+      this.contexts.set(host, ctx);
+    }
+    return ctx;
+  }
+
+  private issueLeaf(host: string): string {
+    const cert = pki.createCertificate();
+    cert.publicKey = pki.publicKeyFromPem(this.leafKey.publicPem);
+    cert.serialNumber = randomSerial();
+    cert.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000);
+    cert.validity.notAfter = new Date(Math.min(Date.now() + DAY, this.caCert.validity.notAfter.getTime()));
+    cert.setSubject([{ name: 'commonName', value: host }]);
+    cert.setIssuer(this.caCert.subject.attributes);
+    const caKeyId = this.caCert.generateSubjectKeyIdentifier().getBytes();
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: host }] },
+      { name: 'authorityKeyIdentifier', keyIdentifier: caKeyId },
+    ]);
+    this.leavesIssued++;
+    return signCertificate(cert, this.caKey);
+  }
+}

@@ -1,0 +1,79 @@
+// The child's environment (DESIGN §2): proxy, trust, git and Go settings in the child alone.
+// Pure: a function of the parent's environment and the run's facts.
+import type { DirectList } from './patterns.js';
+import { splitList } from './patterns.js';
+import { noProxyPattern } from './patterns.js';
+
+export interface ChildFacts {
+  readonly proxyUrl: string;
+  readonly caFile: string;
+  readonly bundleFile: string;
+  readonly nodeExtraFile: string;
+  /** Hosts with a mirror rule: no NO_PROXY entry may let the child bypass detour for them. */
+  readonly mirroredHosts: readonly string[];
+  readonly direct: DirectList;
+}
+
+const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
+
+/** Loopback stays unproxied; parent entries stay unless they would bypass a mirrored host. */
+function childNoProxy(parentEnv: NodeJS.ProcessEnv, mirrored: readonly string[]): string {
+  const kept = splitList(parentEnv.NO_PROXY ?? parentEnv.no_proxy).filter((entry) => {
+    if (entry === '*') return false;
+    const p = noProxyPattern(entry);
+    return !p || !mirrored.some((h) => p.test(h));
+  });
+  return [...new Set([...LOOPBACK_NO_PROXY, ...kept])].join(',');
+}
+
+function appendList(existing: string | undefined, extra: readonly string[]): string {
+  return [...splitList(existing), ...extra].join(',');
+}
+
+export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...parentEnv };
+  delete env.ALL_PROXY;
+  delete env.all_proxy;
+  const noProxy = childNoProxy(parentEnv, f.mirroredHosts);
+  Object.assign(env, {
+    HTTP_PROXY: f.proxyUrl,
+    HTTPS_PROXY: f.proxyUrl,
+    http_proxy: f.proxyUrl,
+    https_proxy: f.proxyUrl,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    npm_config_proxy: f.proxyUrl,
+    npm_config_https_proxy: f.proxyUrl,
+    npm_config_noproxy: noProxy,
+    // Variables that ADD to the default roots get the CA alone...
+    NODE_EXTRA_CA_CERTS: f.nodeExtraFile,
+    DENO_CERT: f.caFile,
+    // ...those that REPLACE the roots get the combined bundle.
+    SSL_CERT_FILE: f.bundleFile,
+    CURL_CA_BUNDLE: f.bundleFile,
+    GIT_SSL_CAINFO: f.bundleFile,
+    REQUESTS_CA_BUNDLE: f.bundleFile,
+    PIP_CERT: f.bundleFile,
+    CARGO_HTTP_CAINFO: f.bundleFile,
+    AWS_CA_BUNDLE: f.bundleFile,
+    npm_config_cafile: f.bundleFile,
+    DETOUR: '1',
+    DETOUR_CA_FILE: f.caFile,
+    DETOUR_PROXY: f.proxyUrl,
+  });
+
+  // git: a user's http.proxy in gitconfig must not bypass the proxy for this one command.
+  const n = Number(parentEnv.GIT_CONFIG_COUNT ?? 0) || 0;
+  env.GIT_CONFIG_COUNT = String(n + 1);
+  env[`GIT_CONFIG_KEY_${n}`] = 'http.proxy';
+  env[`GIT_CONFIG_VALUE_${n}`] = f.proxyUrl;
+
+  // Go: private modules are never asked of any proxy by the go command itself.
+  const own = f.direct.ownSources;
+  if (own.length) {
+    env.GOPRIVATE = appendList(parentEnv.GOPRIVATE, own);
+    if (parentEnv.GONOPROXY !== undefined) env.GONOPROXY = appendList(parentEnv.GONOPROXY, own);
+    if (parentEnv.GONOSUMDB !== undefined) env.GONOSUMDB = appendList(parentEnv.GONOSUMDB, own);
+  }
+  return env;
+}

@@ -1,0 +1,252 @@
+// The forwarding core, after Go's httputil.ReverseProxy: policy comes in as data (the list of targets,
+// the exhaustion answer), the mechanism is one function. A failure before the status line becomes a
+// 502/504 (or the next target); a failure after it destroys the client connection, so a broken body can
+// never pass for a complete one.
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import { TargetError, toTargetError } from './errors.js';
+import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
+import type { Attempt, Reporter, Route } from './report.js';
+import type { Separator } from './rules.js';
+
+export interface PlannedTarget {
+  readonly url: URL;
+  readonly label: string;
+  /** GOPROXY separator leading to this target (undefined for the first). */
+  readonly via?: Separator;
+}
+
+export interface ForwardPlan {
+  readonly route: Route;
+  /** What the client asked for (absolute URL), for logs and error bodies. */
+  readonly original: URL;
+  readonly targets: readonly PlannedTarget[];
+  /** Status answered when the chain is exhausted (Go preset: 404); else the last answer or 502/504. */
+  readonly exhaustedStatus?: number;
+}
+
+export interface Timeouts {
+  /** Connection made and request sent → response headers. */
+  readonly firstByteMs: number;
+  /** No bytes in either direction for this long while a body streams. */
+  readonly idleMs: number;
+}
+
+/** Connection-level headers, never forwarded (RFC 9110 §7.6.1), plus every Proxy-* header. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k) || k.startsWith('proxy-')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Keep-alive pools per target (the agents key sockets by host, port and TLS name). */
+export class TargetAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+
+  constructor(settings: OutboundSettings) {
+    const opts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' as const, timeout: 30_000 };
+    this.http = new http.Agent(opts);
+    this.https = new https.Agent(opts);
+    // Our own dialers, so --connect-to, the upstream proxy and verified TLS apply to pooled sockets too.
+    type Create = (o: { host?: string | null; port?: number | string | null }, cb: (err: Error | null, s?: Socket) => void) => undefined;
+    const create = (secure: boolean): Create => (o, cb) => {
+      const host = String(o.host);
+      const port = Number(o.port) || (secure ? 443 : 80);
+      const p: Promise<Socket> = secure ? dialTls(settings, host, port) : dialTcp(settings, host, port, false);
+      p.then((s) => cb(null, s), (e: unknown) => cb(toTargetError(e, `${host}:${port}`)));
+      return undefined;
+    };
+    (this.http as unknown as { createConnection: Create }).createConnection = create(false);
+    (this.https as unknown as { createConnection: Create }).createConnection = create(true);
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+export interface ForwardContext {
+  readonly agents: TargetAgents;
+  readonly timeouts: Timeouts;
+  readonly reporter: Reporter;
+}
+
+type Outcome = { res: http.IncomingMessage; upstream: http.ClientRequest } | { error: TargetError };
+
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/** After a failure, is the next target tried? ',' only on 404/410; '|' on any failure. */
+function fallsThrough(o: Outcome, via: Separator | undefined): boolean {
+  if (!via) return false;
+  if ('error' in o) return via === '|';
+  const s = o.res.statusCode ?? 0;
+  if (s === 404 || s === 410) return true;
+  return via === '|' && s >= 500;
+}
+
+function isFailure(o: Outcome): boolean {
+  return 'error' in o || [404, 410].includes(o.res.statusCode ?? 0) || (o.res.statusCode ?? 0) >= 500;
+}
+
+/** Sends the request to one target and resolves with its response headers or a typed failure. */
+function attempt(
+  req: http.IncomingMessage,
+  target: URL,
+  ctx: ForwardContext,
+  body: { sent: boolean },
+  clientGone: AbortSignal,
+): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const headers = stripHopByHop(req.headers);
+    headers.host = target.host;
+    const secure = target.protocol === 'https:';
+    const upstream = (secure ? https : http).request({
+      method: req.method,
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: target.port || (secure ? 443 : 80),
+      path: target.pathname + target.search,
+      headers,
+      agent: secure ? ctx.agents.https : ctx.agents.http,
+      signal: clientGone,
+    });
+    let settled = false;
+    const settle = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(firstByte);
+      resolve(o);
+    };
+    let firstByte: NodeJS.Timeout | undefined;
+    upstream.on('socket', (socket) => {
+      firstByte = setTimeout(() => {
+        const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
+        upstream.destroy(e);
+        settle({ error: e });
+      }, ctx.timeouts.firstByteMs);
+      socket.setTimeout(ctx.timeouts.idleMs);
+      if (hasBody(req)) {
+        body.sent = true;
+        req.pipe(upstream);
+      } else upstream.end();
+    });
+    upstream.on('response', (res) => settle({ res, upstream }));
+    upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
+  });
+}
+
+function errorBody(plan: ForwardPlan, method: string, attempts: readonly Attempt[]): string {
+  const lines = attempts.map((a) => `  ${a.target} (${a.url}): ${a.error ? `${a.error.code} ${a.error.message}` : `HTTP ${a.status}`}`);
+  return `detour: every target failed for ${method} ${plan.original.href}\n${lines.join('\n')}\n`;
+}
+
+/** Forwards one request down the plan's targets and streams the chosen answer back. */
+export async function forward(req: http.IncomingMessage, res: http.ServerResponse, plan: ForwardPlan, ctx: ForwardContext): Promise<void> {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const attempts: Attempt[] = [];
+  const body = { sent: false };
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort(new TargetError('E_RESET', 'client went away'));
+  };
+  res.on('close', onClose);
+  req.pause();
+
+  const finish = (status: number, bytes: number, target?: string, error?: string) =>
+    ctx.reporter.record({
+      kind: 'exchange',
+      method,
+      url: plan.original.href,
+      route: plan.route,
+      ...(target ? { target } : {}),
+      attempts,
+      status,
+      bytes,
+      ms: Date.now() - started,
+      ...(error ? { error } : {}),
+    });
+
+  let last: Outcome | undefined;
+  for (let i = 0; i < plan.targets.length; i++) {
+    const t = plan.targets[i]!;
+    if (last && (!fallsThrough(last, t.via) || body.sent)) break;
+    if (last && 'res' in last) last.res.resume(); // drain the refused answer so its socket returns to the pool
+    last = await attempt(req, t.url, ctx, body, gone.signal);
+    attempts.push(
+      'error' in last
+        ? { target: t.label, url: t.url.href, error: { code: last.error.code, message: last.error.message } }
+        : { target: t.label, url: t.url.href, status: last.res.statusCode ?? 0 },
+    );
+    if (gone.signal.aborted) {
+      if ('res' in last) last.res.destroy();
+      finish(0, 0, t.label, 'client went away');
+      return;
+    }
+  }
+  if (!last) throw new Error('forward: empty plan');
+
+  const exhausted = attempts.length === plan.targets.length && isFailure(last);
+  if (exhausted && plan.exhaustedStatus !== undefined) {
+    if ('res' in last) last.res.resume();
+    const text = errorBody(plan, method, attempts);
+    res.writeHead(plan.exhaustedStatus, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    finish(plan.exhaustedStatus, 0);
+    return;
+  }
+  if ('error' in last) {
+    const text = errorBody(plan, method, attempts);
+    const status = last.error.status;
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    finish(status, 0, undefined, last.error.message);
+    return;
+  }
+
+  const { res: answer, upstream } = last;
+  const label = attempts[attempts.length - 1]!.target;
+  let bytes = 0;
+  answer.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  const socket = upstream.socket;
+  const onIdle = () => upstream.destroy(new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`));
+  socket?.on('timeout', onIdle);
+  res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripHopByHop(answer.headers));
+  pipeline(answer, res, (err) => {
+    res.off('close', onClose);
+    socket?.off('timeout', onIdle); // the socket may go back to the pool and serve another request
+    if (err) {
+      // After the status line the only honest signal left is a broken connection.
+      res.destroy();
+      upstream.destroy();
+      const why = gone.signal.aborted ? 'client went away' : `${label} failed mid-body: ${err.message}`;
+      finish(answer.statusCode ?? 0, bytes, label, why);
+    } else finish(answer.statusCode ?? 0, bytes, label);
+  });
+}

@@ -1,0 +1,53 @@
+// TLS termination for hosts with a mirror rule: the client's CONNECT is answered 200, then the stream is
+// wrapped as a TLS server with a leaf for that host (signed by the run's CA) and handed to an in-process
+// HTTP server whose requests go through the router like plain-HTTP ones.
+import http from 'node:http';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { CertificateAuthority } from './ca.js';
+
+export type InterceptedHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
+
+export class Interceptor {
+  private readonly inner: http.Server;
+  private readonly hostOf = new WeakMap<object, string>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly ca: CertificateAuthority,
+    handler: InterceptedHandler,
+    private readonly warn: (msg: string) => void,
+  ) {
+    this.inner = http.createServer({ keepAlive: true }, (req, res) => {
+      const authority = this.hostOf.get(req.socket) ?? req.headers.host ?? '';
+      handler(req, res, new URL(`https://${authority}${req.url ?? '/'}`));
+    });
+    this.inner.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** Takes over a CONNECT stream already authorised and answered by the proxy server. */
+  accept(client: Duplex, head: Buffer, host: string, port: number): void {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) client.unshift(head);
+    const secure = new tls.TLSSocket(client as never, {
+      isServer: true,
+      secureContext: this.ca.contextFor(host),
+      ALPNProtocols: ['http/1.1'],
+    });
+    this.hostOf.set(secure, port === 443 ? host : `${host}:${port}`);
+    secure.on('error', (e: NodeJS.ErrnoException) => {
+      // A client that rejects our leaf ignores the trust variables detour set: say so once per host.
+      if (/alert|certificate|unknown ca/i.test(e.message) && !this.warned.has(host)) {
+        this.warned.add(host);
+        this.warn(`detour: the client rejected detour's certificate for ${host} (${e.message.trim()}); does it read SSL_CERT_FILE or the other trust variables?`);
+      }
+      client.destroy();
+    });
+    this.inner.emit('connection', secure);
+  }
+
+  close(): void {
+    this.inner.close();
+    this.inner.closeAllConnections();
+  }
+}

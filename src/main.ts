@@ -1,0 +1,83 @@
+// The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
+import { randomBytes } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import { constants } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { CertificateAuthority } from './ca.js';
+import { childEnv } from './childEnv.js';
+import { runChild } from './child.js';
+import type { Config } from './config.js';
+import { TargetAgents } from './forwarder.js';
+import { describeUpstream, type OutboundSettings } from './outbound.js';
+import { Reporter } from './report.js';
+import { ruleHosts } from './rules.js';
+import { startProxy } from './server.js';
+import { makeRunDir } from './tempdir.js';
+import { mergedNodeExtra, outboundRoots, writeTrustFiles } from './trust.js';
+
+const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
+function openLog(file: string | undefined): Logger | undefined {
+  // Synchronous: a CLI that exits right after the child must not lose its last lines.
+  return file ? pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true })) : undefined;
+}
+
+export async function runCommand(command: string, args: readonly string[], config: Config, parentEnv: NodeJS.ProcessEnv): Promise<number> {
+  const runDir = makeRunDir();
+  // Until the child exists, a signal means: clean up and stop (the 'exit' hook removes the folder).
+  const early = (sig: NodeJS.Signals) => process.exit(128 + (constants.signals[sig] ?? 0));
+  for (const s of EARLY_SIGNALS) process.on(s, early);
+
+  const log = openLog(config.logFile);
+  const stderr = (line: string) => process.stderr.write(line + '\n');
+  const hosts = ruleHosts(config.rules);
+  const ca = config.caDir ? await CertificateAuthority.persistent(config.caDir, hosts) : await CertificateAuthority.ephemeral(hosts);
+
+  const roots = outboundRoots(parentEnv, config.extraRoots);
+  const outbound: OutboundSettings = {
+    connectTo: config.connectTo,
+    upstream: config.upstream,
+    roots,
+    tlsContext: createSecureContext({ ca: roots, minVersion: 'TLSv1.2' }),
+    timeoutMs: config.timeoutMs,
+  };
+  const reporter = new Reporter(config.verbose, log, stderr);
+  const agents = new TargetAgents(outbound);
+  const token = randomBytes(18).toString('base64url');
+  const proxy = await startProxy({
+    token,
+    routing: { rules: config.rules, direct: config.direct },
+    ca,
+    outbound,
+    forwarding: { agents, reporter, timeouts: { firstByteMs: config.timeoutMs, idleMs: config.idleMs } },
+    warn: (msg) => {
+      stderr(msg);
+      log?.warn({ event: 'warning' }, msg);
+    },
+  });
+  const proxyUrl = `http://detour:${token}@127.0.0.1:${proxy.port}`;
+  const trust = writeTrustFiles(runDir.path, ca.certPem, parentEnv, config.extraRoots);
+  const env = childEnv(parentEnv, {
+    proxyUrl,
+    caFile: trust.caFile,
+    bundleFile: trust.bundleFile,
+    nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
+    mirroredHosts: hosts,
+    direct: config.direct,
+  });
+  log?.info(
+    { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },
+    'detour started',
+  );
+
+  for (const s of EARLY_SIGNALS) process.off(s, early);
+  const result = await runChild(command, args, env);
+  if (result.error) stderr(result.error);
+
+  await proxy.close();
+  agents.destroy();
+  log?.info({ event: 'exit', status: result.status, leaves: ca.leavesIssued }, 'detour finished');
+  if (config.verbose) stderr(reporter.summary());
+  runDir.remove();
+  return result.status;
+}

@@ -1,0 +1,54 @@
+// Routing, decided once per CONNECT and once per request (DESIGN §3):
+// 1. --direct match: never decrypted, never mirrored; 2. a mirror rule: decrypt / follow the chain;
+// 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
+import type { ForwardPlan, PlannedTarget } from './forwarder.js';
+import type { DirectList } from './patterns.js';
+import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
+
+export interface Routing {
+  readonly rules: readonly Rule[];
+  readonly direct: DirectList;
+}
+
+export type ConnectDecision = { readonly action: 'intercept' } | { readonly action: 'tunnel'; readonly route: 'tunnel' | 'direct' };
+
+export function decideConnect(routing: Routing, host: string, port: number): ConnectDecision {
+  if (routing.direct.matchesHost(host)) return { action: 'tunnel', route: 'direct' };
+  if (hostHasRule(routing.rules, host, port)) return { action: 'intercept' };
+  return { action: 'tunnel', route: 'tunnel' };
+}
+
+export type RequestDecision = { readonly action: 'forward'; readonly plan: ForwardPlan } | { readonly action: 'block'; readonly reason: string };
+
+const defaultPort = (url: URL) => Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+
+export function decideRequest(routing: Routing, url: URL): RequestDecision {
+  const unchanged = (route: 'origin' | 'direct'): RequestDecision => ({
+    action: 'forward',
+    plan: { route, original: url, targets: [{ url, label: 'origin' }] },
+  });
+  const host = url.hostname.toLowerCase();
+  if (routing.direct.matchesHost(host) || routing.direct.matchesPath(host + url.pathname)) return unchanged('direct');
+
+  const match = matchRule(routing.rules, host, defaultPort(url), url.pathname + url.search);
+  if (!match) return unchanged('origin');
+
+  const module = match.rule.moduleOf?.(match.suffix.split('?')[0]!);
+  if (module && routing.direct.matchesPath(module)) {
+    return { action: 'block', reason: `module ${module} is private (--direct/GOPRIVATE); not asking a mirror about it` };
+  }
+  const targets: PlannedTarget[] = match.rule.chain.map((hop) => ({
+    url: targetUrl(match, hop, url),
+    label: hop.target.label,
+    ...(hop.via ? { via: hop.via } : {}),
+  }));
+  return {
+    action: 'forward',
+    plan: {
+      route: 'mirror',
+      original: url,
+      targets,
+      ...(match.rule.exhaustedStatus !== undefined ? { exhaustedStatus: match.rule.exhaustedStatus } : {}),
+    },
+  };
+}

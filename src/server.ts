@@ -1,0 +1,148 @@
+// The proxy port: loopback only, every request and CONNECT must carry the run's credential, and nothing
+// addressed to the proxy itself is served. Decisions go to the router; the work to tunnel / interceptor /
+// forwarder.
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import type { CertificateAuthority } from './ca.js';
+import { forward, type ForwardContext } from './forwarder.js';
+import { Interceptor } from './interceptor.js';
+import type { OutboundSettings } from './outbound.js';
+import { decideConnect, decideRequest, type Routing } from './router.js';
+import { openTunnel } from './tunnel.js';
+
+export interface ProxyServerOptions {
+  readonly token: string;
+  readonly routing: Routing;
+  readonly ca: CertificateAuthority;
+  readonly outbound: OutboundSettings;
+  readonly forwarding: ForwardContext;
+  readonly warn: (msg: string) => void;
+}
+
+export interface RunningProxy {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+
+function authorised(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const got = Buffer.from(m[1]!, 'base64');
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+const REALM = 'Basic realm="detour"';
+
+/** A raw HTTP answer on a CONNECT stream. `Connection: close` lets git's retry with credentials work. */
+function rawAnswer(socket: Duplex, status: string, extra: string, body: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function plainAnswer(res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function parseAuthority(target: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:\s/[\]]+):(\d{1,5})$/i.exec(target);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, '').toLowerCase(), port };
+}
+
+export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy> {
+  const expected = Buffer.from(`detour:${opts.token}`);
+  let ownPort = 0;
+  const isSelf = (host: string, port: number) => port === ownPort && LOOPBACK.has(host);
+  const { routing, forwarding } = opts;
+
+  const routeRequest = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+    const decision = decideRequest(routing, url);
+    if (decision.action === 'block') {
+      plainAnswer(res, 404, `detour: ${decision.reason}\n`);
+      forwarding.reporter.record({ kind: 'exchange', method: req.method ?? 'GET', url: url.href, route: 'blocked', attempts: [], status: 404, bytes: 0, ms: 0, error: decision.reason });
+      return;
+    }
+    forward(req, res, decision.plan, forwarding).catch((e: unknown) => {
+      opts.warn(`detour: internal error forwarding ${url.href}: ${(e as Error).stack ?? String(e)}`);
+      if (!res.headersSent) plainAnswer(res, 502, 'detour: internal error\n');
+      else res.destroy();
+    });
+  };
+
+  const interceptor = new Interceptor(opts.ca, routeRequest, opts.warn);
+
+  const server = http.createServer({ keepAlive: true }, (req, res) => {
+    if (!authorised(req.headers['proxy-authorization'], expected)) {
+      plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+      if (url.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      plainAnswer(res, 400, 'detour: this is a forward proxy; send absolute http:// URLs or CONNECT\n', { connection: 'close' });
+      return;
+    }
+    if (isSelf(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port) || 80)) {
+      plainAnswer(res, 403, 'detour: refusing a request addressed to the proxy itself\n', { connection: 'close' });
+      return;
+    }
+    routeRequest(req, res, url);
+  });
+
+  // CONNECT streams leave the server's own bookkeeping: track them so close() ends them too.
+  const streams = new Set<Duplex>();
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    streams.add(socket);
+    socket.on('close', () => streams.delete(socket));
+    socket.on('error', () => socket.destroy());
+    if (!authorised(req.headers['proxy-authorization'], expected)) {
+      rawAnswer(socket, '407 Proxy Authentication Required', `Proxy-Authenticate: ${REALM}\r\n`, 'detour: proxy authentication required\n');
+      return;
+    }
+    const target = parseAuthority(req.url ?? '');
+    if (!target) {
+      rawAnswer(socket, '400 Bad Request', '', `detour: bad CONNECT target ${JSON.stringify(req.url)}\n`);
+      return;
+    }
+    if (isSelf(target.host, target.port)) {
+      rawAnswer(socket, '403 Forbidden', '', 'detour: refusing a CONNECT to the proxy itself\n');
+      return;
+    }
+    const decision = decideConnect(routing, target.host, target.port);
+    if (decision.action === 'intercept' && !net.isIP(target.host)) {
+      interceptor.accept(socket, head, target.host, target.port);
+    } else {
+      void openTunnel(socket, head, target.host, target.port, decision.action === 'tunnel' ? decision.route : 'tunnel', opts.outbound, forwarding.reporter);
+    }
+  });
+
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+  });
+  ownPort = (server.address() as net.AddressInfo).port;
+
+  return {
+    port: ownPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        interceptor.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const s of streams) s.destroy();
+      }),
+  };
+}

@@ -1,0 +1,67 @@
+// Trust material: the roots detour verifies targets with, and the two files the child gets.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { ConfigError } from './errors.js';
+
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The roots the child would have used: the parent's SSL_CERT_FILE, else the system bundle, else Node's. */
+export function parentRootsPem(parentEnv: NodeJS.ProcessEnv): string {
+  const candidates = [parentEnv.SSL_CERT_FILE, ...SYSTEM_BUNDLES].filter((f): f is string => !!f);
+  for (const file of candidates) {
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (text.includes('-----BEGIN CERTIFICATE-----')) return text.endsWith('\n') ? text : text + '\n';
+    } catch {
+      // try the next one
+    }
+  }
+  return rootCertificates.join('\n') + '\n';
+}
+
+/** Reads --upstream-ca files; a file without a certificate is a configuration error naming it. */
+export function readExtraRoots(files: readonly string[]): string[] {
+  return files.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read --upstream-ca ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const certs = text.match(PEM_CERT);
+    if (!certs) throw new ConfigError(`--upstream-ca ${file} holds no PEM certificate`);
+    return certs.join('\n') + '\n';
+  });
+}
+
+/** Roots for detour's own outbound TLS: the system's and Node's, plus --upstream-ca. */
+export function outboundRoots(parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): string[] {
+  const system = parentRootsPem(parentEnv).match(PEM_CERT) ?? [];
+  return [...new Set([...system, ...rootCertificates])].concat(extra);
+}
+
+export interface TrustFiles {
+  /** The run's CA alone: for variables that ADD to the default roots. */
+  readonly caFile: string;
+  /** Parent roots + --upstream-ca + the run's CA: for variables that REPLACE the roots. */
+  readonly bundleFile: string;
+}
+
+export function writeTrustFiles(dir: string, caPem: string, parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): TrustFiles {
+  const caFile = join(dir, 'ca.pem');
+  const bundleFile = join(dir, 'bundle.pem');
+  writeFileSync(caFile, caPem, { mode: 0o644 });
+  writeFileSync(bundleFile, parentRootsPem(parentEnv) + extra.join('') + caPem, { mode: 0o644 });
+  return { caFile, bundleFile };
+}
+
+/** NODE_EXTRA_CA_CERTS holds one file: merge the parent's with ours instead of replacing it. */
+export function mergedNodeExtra(dir: string, parentEnv: NodeJS.ProcessEnv, caFile: string, caPem: string): string {
+  const existing = parentEnv.NODE_EXTRA_CA_CERTS;
+  if (!existing || !existsSync(existing)) return caFile;
+  const file = join(dir, 'node-extra.pem');
+  writeFileSync(file, readFileSync(existing, 'utf8').replace(/\n?$/, '\n') + caPem, { mode: 0o644 });
+  return file;
+}
