@@ -139,10 +139,13 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
     port: ownPort,
     close: () =>
       new Promise<void>((resolve) => {
+        // Resolve once every CONNECT stream has closed, so their records are in before the summary.
+        const closed = [...streams].map((s) => new Promise<void>((done) => s.once('close', () => done())));
         interceptor.close();
-        server.close(() => resolve());
+        server.close();
         server.closeAllConnections();
         for (const s of streams) s.destroy();
+        void Promise.all(closed).then(() => setImmediate(resolve));
       }),
   };
 }

@@ -1,0 +1,93 @@
+// Routing through the built CLI with curl as the client: mirror rules, fallback separators, exhaustion,
+// longest prefix, and what reaches the origin and the mirror.
+import t from 'tap';
+import { makeWorld, answer, CURL } from './fixtures/detour.js';
+
+t.test('a raw rule sends the request to the mirror, path appended, origin untouched', async (t) => {
+  const w = await makeWorld(t);
+  const origin = await w.https('proxy.golang.org', answer(200, 'from origin'));
+  const mirror = await w.https('goproxy.cn', answer(200, 'from mirror'));
+  const r = await w.detour([...w.flags(), '-m', 'proxy.golang.org=https://goproxy.cn/base', '--', ...CURL, 'https://proxy.golang.org/github.com/acme/widget/@v/list?x=1']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'from mirror\n200');
+  t.equal(origin.requests.length, 0, 'origin received nothing');
+  t.equal(mirror.requests.length, 1);
+  t.equal(mirror.requests[0]!.url, '/base/github.com/acme/widget/@v/list?x=1');
+  t.equal(mirror.requests[0]!.host, 'goproxy.cn', 'Host is the target host');
+  t.notOk(mirror.requests[0]!.headers['proxy-authorization'], 'Proxy-Authorization never forwarded');
+});
+
+t.test("'|' falls through a dead target and a 500; ',' stops at a 500", async (t) => {
+  const w = await makeWorld(t);
+  const dead = await w.deadPort();
+  w.map('dead.mirror.test', dead);
+  const broken = await w.https('broken.mirror.test', answer(500, 'boom'));
+  const good = await w.https('good.mirror.test', answer(200, 'good'));
+  const url = 'https://registry.npmjs.org/left-pad';
+
+  let r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://dead.mirror.test|https://broken.mirror.test|https://good.mirror.test', '--', ...CURL, url]);
+  t.equal(r.stdout, 'good\n200', r.stderr);
+  t.equal(broken.requests.length, 1);
+  t.equal(good.requests.length, 1);
+
+  r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://broken.mirror.test,https://good.mirror.test', '--', ...CURL, url]);
+  t.equal(r.stdout, 'boom\n500', "',' does not fall through on 500");
+  t.equal(good.requests.length, 1, 'good mirror not asked again');
+});
+
+t.test("',' falls through on 404 and 410; a connect failure after ',' is final", async (t) => {
+  const w = await makeWorld(t);
+  const missing = await w.https('missing.mirror.test', answer(404, 'no'));
+  const gone = await w.https('gone.mirror.test', answer(410, 'gone'));
+  const good = await w.https('good.mirror.test', answer(200, 'good'));
+  w.map('dead.mirror.test', await w.deadPort());
+  let r = await w.detour([...w.flags(), '-m', 'pypi.org=https://missing.mirror.test,https://gone.mirror.test,https://good.mirror.test', '--', ...CURL, 'https://pypi.org/simple/x/']);
+  t.equal(r.stdout, 'good\n200', r.stderr);
+  t.equal(missing.requests.length + gone.requests.length, 2);
+  r = await w.detour([...w.flags(), '-m', 'pypi.org=https://dead.mirror.test,https://good.mirror.test', '--', ...CURL, 'https://pypi.org/simple/x/']);
+  t.match(r.stdout, /dead\.mirror\.test[\s\S]*E_CONNECT[\s\S]*\n502$/, 'connect failure answered 502 naming the target');
+  t.equal(good.requests.length, 1, 'not tried after a connect failure behind a comma');
+});
+
+t.test('exhaustion: 502 naming every target; the go preset answers 404', async (t) => {
+  const w = await makeWorld(t);
+  w.map('a.mirror.test', await w.deadPort());
+  const b = await w.https('b.mirror.test', answer(503, 'unavailable'));
+  let r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://a.mirror.test|https://b.mirror.test', '--', ...CURL, 'https://registry.npmjs.org/x']);
+  t.equal(r.stdout, 'unavailable\n503', 'the last target’s answer');
+  t.equal(b.requests.length, 1);
+
+  w.map('c.mirror.test', await w.deadPort());
+  r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://a.mirror.test|https://c.mirror.test', '--', ...CURL, 'https://registry.npmjs.org/x']);
+  t.match(r.stdout, /every target failed[\s\S]*a\.mirror\.test[\s\S]*c\.mirror\.test[\s\S]*\n502$/);
+
+  r = await w.detour([...w.flags(), '-m', 'go=https://a.mirror.test|https://c.mirror.test', '--', ...CURL, 'https://proxy.golang.org/github.com/acme/x/@v/list']);
+  t.match(r.stdout, /every target failed[\s\S]*\n404$/, 'go preset: exhaustion is 404 so GOPROXY=…,direct falls through');
+});
+
+t.test('the longest host/path prefix wins; unmatched paths go to the origin unchanged', async (t) => {
+  const w = await makeWorld(t);
+  const origin = await w.https('github.com', answer(200, 'origin'));
+  const general = await w.https('general.mirror.test', answer(200, 'general'));
+  const special = await w.https('special.mirror.test', answer(200, 'special'));
+  const rules = ['-m', 'github.com/acme=https://general.mirror.test/gh', '-m', 'github.com/acme/widget=https://special.mirror.test'];
+  let r = await w.detour([...w.flags(), ...rules, '--', ...CURL, 'https://github.com/acme/widget/info/refs']);
+  t.equal(r.stdout, 'special\n200', r.stderr);
+  t.equal(special.requests[0]!.url, '/info/refs');
+  r = await w.detour([...w.flags(), ...rules, '--', ...CURL, 'https://github.com/acme/other']);
+  t.equal(r.stdout, 'general\n200');
+  t.equal(general.requests[0]!.url, '/gh/other');
+  r = await w.detour([...w.flags(), ...rules, '--', ...CURL, 'https://github.com/acmex/repo']);
+  t.equal(r.stdout, 'origin\n200', 'prefix matches at a segment boundary only');
+  t.equal(origin.requests[0]!.url, '/acmex/repo');
+});
+
+t.test('hosts without a rule are blind-tunneled: the client sees the origin’s own certificate', async (t) => {
+  const w = await makeWorld(t);
+  const origin = await w.https('example.org', answer(200, 'plain origin'));
+  // Trust only the test CA: a decrypted connection (detour's CA) would fail this check.
+  const r = await w.detour([...w.flags(), '-v', '-m', 'npm', '--', ...CURL, '--cacert', w.ca.certFile, 'https://example.org/hello']);
+  t.equal(r.stdout, 'plain origin\n200', r.stderr);
+  t.equal(origin.requests.length, 1);
+  t.match(r.stderr, /CONNECT example\.org:443 \[tunnel\]/);
+});
