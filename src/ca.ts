@@ -2,26 +2,15 @@
 // the X.509 structures, and the signature itself is made by node:crypto too (forge's pure-JS RSA is ~25 ms).
 // The CA carries a critical nameConstraints extension permitting only the mirrored hosts: stolen, it can
 // sign for nothing else. Leaf certificates are made on the first CONNECT to a host, then cached.
-import { generateKeyPair, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
+import { newRsaKey, takeCaKey, type KeyPair } from './keys.js';
 
 const { pki, asn1 } = forge;
-const generateKeyPairAsync = promisify(generateKeyPair);
 const DAY = 24 * 60 * 60 * 1000;
-
-interface KeyPair {
-  privateKey: KeyObject;
-  publicPem: string;
-}
-
-async function newRsaKey(): Promise<KeyPair> {
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
-  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
 
 /** A positive random serial (high bit clear), unique per certificate. */
 function randomSerial(): string {
@@ -76,25 +65,32 @@ function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): stri
 }
 
 export class CertificateAuthority {
-  private readonly contexts = new Map<string, SecureContext>();
+  private readonly contexts = new Map<string, Promise<SecureContext>>();
   private readonly caCert: forge.pki.Certificate;
   /** Leaves signed so far; kept for tests and the -v summary. */
   leavesIssued = 0;
 
+  private leafKey: Promise<KeyPair> | undefined;
+
   private constructor(
     readonly certPem: string,
     private readonly caKey: KeyObject,
-    private readonly leafKey: KeyPair,
     /** Hosts the CA may sign for (its name constraints). */
     readonly hosts: readonly string[],
   ) {
     this.caCert = pki.certificateFromPem(certPem);
   }
 
+  /** One leaf key per run, made in the background (start-up never waits for it). */
+  prepareLeafKey(): Promise<KeyPair> {
+    this.leafKey ??= newRsaKey();
+    return this.leafKey;
+  }
+
   /** A fresh CA valid for a day, its key in memory only. Both keys are made in parallel. */
   static async ephemeral(hosts: readonly string[]): Promise<CertificateAuthority> {
-    const [caKey, leafKey] = await Promise.all([newRsaKey(), newRsaKey()]);
-    return new CertificateAuthority(buildCaCert(caKey, hosts, 1), caKey.privateKey, leafKey, hosts);
+    const caKey = await takeCaKey();
+    return new CertificateAuthority(buildCaCert(caKey, hosts, 1), caKey.privateKey, hosts);
   }
 
   /**
@@ -108,46 +104,46 @@ export class CertificateAuthority {
     const keyFile = join(dir, 'ca-key.pem');
     const metaFile = join(dir, 'ca.json');
     const wanted = [...hosts].sort().join(',');
-    const leafKey = newRsaKey();
     if (existsSync(certFile) && existsSync(keyFile) && existsSync(metaFile)) {
       try {
         const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { hosts?: string };
         const certPem = readFileSync(certFile, 'utf8');
         const cert = pki.certificateFromPem(certPem);
         if (meta.hosts === wanted && cert.validity.notAfter.getTime() - Date.now() > DAY) {
-          return new CertificateAuthority(certPem, createPrivateKey(readFileSync(keyFile)), await leafKey, hosts);
+          return new CertificateAuthority(certPem, createPrivateKey(readFileSync(keyFile)), hosts);
         }
       } catch {
         // unreadable or foreign files: replace them below
       }
     }
-    const caKey = await newRsaKey();
+    const caKey = await takeCaKey();
     const certPem = buildCaCert(caKey, hosts, 30);
     writeFileSync(keyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     chmodSync(keyFile, 0o600);
     writeFileSync(certFile, certPem);
     writeFileSync(metaFile, JSON.stringify({ hosts: wanted }) + '\n');
-    return new CertificateAuthority(certPem, caKey.privateKey, await leafKey, hosts);
+    return new CertificateAuthority(certPem, caKey.privateKey, hosts);
   }
 
   /** The TLS context presenting a leaf for `host`, signed on first use and cached. */
-  contextFor(host: string): SecureContext {
+  contextFor(host: string): Promise<SecureContext> {
     let ctx = this.contexts.get(host);
     if (!ctx) {
-      const leafPem = this.issueLeaf(host);
-      ctx = createSecureContext({
-        cert: leafPem + this.certPem,
-        key: this.leafKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
-        minVersion: 'TLSv1.2',
-      });
+      ctx = this.prepareLeafKey().then((leafKey) =>
+        createSecureContext({
+          cert: this.issueLeaf(host, leafKey) + this.certPem,
+          key: leafKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+          minVersion: 'TLSv1.2',
+        }),
+      );
       this.contexts.set(host, ctx);
     }
     return ctx;
   }
 
-  private issueLeaf(host: string): string {
+  private issueLeaf(host: string, leafKey: KeyPair): string {
     const cert = pki.createCertificate();
-    cert.publicKey = pki.publicKeyFromPem(this.leafKey.publicPem);
+    cert.publicKey = pki.publicKeyFromPem(leafKey.publicPem);
     cert.serialNumber = randomSerial();
     cert.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000);
     cert.validity.notAfter = new Date(Math.min(Date.now() + DAY, this.caCert.validity.notAfter.getTime()));

@@ -25,15 +25,23 @@ export class Interceptor {
     this.inner.on('clientError', (_err, socket) => socket.destroy());
   }
 
-  /** Takes over a CONNECT stream already authorised and answered by the proxy server. */
+  /**
+   * Takes over a CONNECT stream already authorised by the proxy server. The TLS socket wraps the stream at
+   * once (bytes the client sends early must not sit in a buffer TLS never reads); the certificate is chosen
+   * in the SNI callback, which may wait for the leaf key.
+   */
   accept(client: Duplex, head: Buffer, host: string, port: number): void {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) client.unshift(head);
     const secure = new tls.TLSSocket(client as never, {
       isServer: true,
-      secureContext: this.ca.contextFor(host),
       ALPNProtocols: ['http/1.1'],
-    });
+      SNICallback: (_servername, cb) =>
+        this.ca.contextFor(host).then(
+          (ctx) => cb(null, ctx),
+          (e: Error) => cb(e),
+        ),
+    } as tls.TLSSocketOptions);
     this.hostOf.set(secure, port === 443 ? host : `${host}:${port}`);
     secure.on('error', (e: NodeJS.ErrnoException) => {
       // A client that rejects our leaf ignores the trust variables detour set: say so once per host.

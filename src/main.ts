@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { CertificateAuthority } from './ca.js';
 import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
@@ -15,11 +15,18 @@ import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
 import { mergedNodeExtra, outboundRoots, writeTrustFiles } from './trust.js';
 
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
-function openLog(file: string | undefined): Logger | undefined {
+async function openLog(file: string | undefined): Promise<Logger | undefined> {
+  if (!file) return undefined;
+  const { pino } = await import('pino'); // loaded only when asked for: start-up time matters
   // Synchronous: a CLI that exits right after the child must not lose its last lines.
-  return file ? pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true })) : undefined;
+  return pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true }));
 }
 
 export async function runCommand(command: string, args: readonly string[], config: Config, parentEnv: NodeJS.ProcessEnv): Promise<number> {
@@ -28,7 +35,7 @@ export async function runCommand(command: string, args: readonly string[], confi
   const early = (sig: NodeJS.Signals) => process.exit(128 + (constants.signals[sig] ?? 0));
   for (const s of EARLY_SIGNALS) process.on(s, early);
 
-  const log = openLog(config.logFile);
+  const log = await openLog(config.logFile);
   const stderr = (line: string) => process.stderr.write(line + '\n');
   const hosts = ruleHosts(config.rules);
   const ca = config.caDir ? await CertificateAuthority.persistent(config.caDir, hosts) : await CertificateAuthority.ephemeral(hosts);
@@ -38,7 +45,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     connectTo: config.connectTo,
     upstream: config.upstream,
     roots,
-    tlsContext: createSecureContext({ ca: roots, minVersion: 'TLSv1.2' }),
+    tlsContext: once(() => createSecureContext({ ca: roots, minVersion: 'TLSv1.2' })),
     timeoutMs: config.timeoutMs,
   };
   const reporter = new Reporter(config.verbose, log, stderr);
@@ -71,7 +78,9 @@ export async function runCommand(command: string, args: readonly string[], confi
   );
 
   for (const s of EARLY_SIGNALS) process.off(s, early);
-  const result = await runChild(command, args, env);
+  const child = runChild(command, args, env);
+  ca.prepareLeafKey().catch(() => undefined); // in the background, while the child starts
+  const result = await child;
   if (result.error) stderr(result.error);
 
   await proxy.close();

@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
-import { proxies } from 'proxy-agent';
 import { TargetError, toTargetError } from './errors.js';
 import { noProxyPattern, splitList } from './patterns.js';
 
@@ -31,8 +30,8 @@ export interface OutboundSettings {
   readonly upstream: Upstream;
   /** PEM roots for outbound TLS: the system's plus --upstream-ca. */
   readonly roots: readonly string[];
-  /** The same roots, parsed once: a context per connection would re-parse ~150 certificates each time. */
-  readonly tlsContext: tls.SecureContext;
+  /** The same roots, parsed once and on first use: parsing ~150 certificates costs ~50 ms of start-up. */
+  readonly tlsContext: () => tls.SecureContext;
   /** Connect (TCP + proxy hop + TLS) timeout. */
   readonly timeoutMs: number;
 }
@@ -129,6 +128,7 @@ function directTcp(hp: HostPort, what: string): Promise<net.Socket> {
 
 /** One CONNECT (or SOCKS) hop through the upstream proxy, using proxy-agent's agent for that scheme. */
 async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): Promise<net.Socket> {
+  const { proxies } = await import('proxy-agent'); // loaded only when an upstream is in use
   const scheme = proxy.protocol.replace(/:$/, '') as keyof typeof proxies;
   const loaders = proxies[scheme];
   if (!loaders) throw new TargetError('E_UPSTREAM_PROXY', `unsupported upstream proxy scheme ${proxy.protocol} in ${redact(proxy)}`);
@@ -175,7 +175,7 @@ export async function dialTls(settings: OutboundSettings, host: string, port: nu
       socket: raw,
       servername: net.isIP(host) ? undefined : host,
       host,
-      secureContext: settings.tlsContext,
+      secureContext: settings.tlsContext(),
       ALPNProtocols: ['http/1.1'],
       minVersion: 'TLSv1.2',
     } as tls.ConnectionOptions);
