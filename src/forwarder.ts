@@ -18,6 +18,16 @@ export interface PlannedTarget {
   readonly via?: Separator;
 }
 
+/**
+ * A response edit, like ReverseProxy's ModifyResponse: new headers and the transforms the body runs through.
+ * Used for canonical metadata (a mirror's own host rewritten back to the origin's); never for artifacts.
+ */
+export interface ResponseEdit {
+  readonly headers: http.OutgoingHttpHeaders;
+  readonly transforms: readonly NodeJS.ReadWriteStream[];
+}
+export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL) => ResponseEdit | undefined;
+
 export interface ForwardPlan {
   readonly route: Route;
   /** What the client asked for (absolute URL), for logs and error bodies. */
@@ -25,6 +35,7 @@ export interface ForwardPlan {
   readonly targets: readonly PlannedTarget[];
   /** Status answered when the chain is exhausted (Go preset: 404); else the last answer or 502/504. */
   readonly exhaustedStatus?: number;
+  readonly modifyResponse?: ModifyResponse;
 }
 
 export interface Timeouts {
@@ -231,14 +242,17 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   }
 
   const { res: answer, upstream } = last;
-  const label = attempts[attempts.length - 1]!.target;
+  const chosen = plan.targets[attempts.length - 1]!;
+  const label = chosen.label;
   let bytes = 0;
   answer.on('data', (chunk: Buffer) => (bytes += chunk.length));
   const socket = upstream.socket;
   const onIdle = () => upstream.destroy(new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`));
   socket?.on('timeout', onIdle);
-  res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripHopByHop(answer.headers));
-  pipeline(answer, res, (err) => {
+  const edit = plan.modifyResponse?.(answer, chosen, plan.original);
+  res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
+  const streams = [answer, ...(edit?.transforms ?? []), res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
+  pipeline(...streams, (err: NodeJS.ErrnoException | null) => {
     res.off('close', onClose);
     socket?.off('timeout', onIdle); // the socket may go back to the pool and serve another request
     if (err) {
