@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
 import { newRsaKey, takeCaKey, type KeyPair } from './keys.js';
+import { ConfigError } from './errors.js';
 
 const { pki, asn1 } = forge;
 const DAY = 24 * 60 * 60 * 1000;
@@ -98,6 +99,16 @@ export class CertificateAuthority {
    * a new one (30 days) and keep it there: folder 0700, key 0600.
    */
   static async persistent(dir: string, hosts: readonly string[]): Promise<CertificateAuthority> {
+    try {
+      return await CertificateAuthority.keptIn(dir, hosts);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new ConfigError(`cannot use --ca-dir ${dir}: ${err.code ?? err.message}${err.path && err.path !== dir ? ` (${err.path})` : ''}`);
+    }
+  }
+
+  private static async keptIn(dir: string, hosts: readonly string[]): Promise<CertificateAuthority> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
     const certFile = join(dir, 'ca.pem');

@@ -26,7 +26,26 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+/**
+ * Is `host` one of this machine's loopback or wildcard addresses, in any spelling? The URL parser
+ * canonicalises IPv4 literals (127.1, 2130706433, 0x7f000001 → 127.0.0.1) and IPv6 ([::ffff:127.0.0.1]).
+ */
+export function isLoopbackHost(host: string): boolean {
+  let h: string;
+  try {
+    h = new URL(`http://${net.isIPv6(host) ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (net.isIPv4(h)) return h.startsWith('127.') || h === '0.0.0.0';
+  if (net.isIPv6(h)) {
+    if (h === '::1' || h === '::') return true;
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+    return !!mapped && parseInt(mapped[1]!, 16) >> 8 === 127;
+  }
+  return false;
+}
 
 function authorised(header: string | undefined, expected: Buffer): boolean {
   const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
@@ -58,7 +77,7 @@ function parseAuthority(target: string): { host: string; port: number } | undefi
 export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy> {
   const expected = Buffer.from(`detour:${opts.token}`);
   let ownPort = 0;
-  const isSelf = (host: string, port: number) => port === ownPort && LOOPBACK.has(host);
+  const isSelf = (host: string, port: number) => port === ownPort && isLoopbackHost(host);
   const { routing, forwarding } = opts;
 
   const routeRequest = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
