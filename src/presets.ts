@@ -12,6 +12,8 @@ export interface PresetRoute {
   readonly mirrorPath?: (suffix: string) => string;
   /** The module a request path names, for the privacy guard (Go: never ask a mirror about a private module). */
   readonly moduleOf?: (path: string) => string | undefined;
+  /** Which answers are metadata to canonicalise (absent: none; artifacts never are). */
+  readonly isMetadata?: (suffix: string, contentType: string) => boolean;
 }
 
 export interface Preset {
@@ -49,6 +51,14 @@ function sumdbModule(path: string): string | undefined {
   return m ? goDecode(m[1]!) : undefined;
 }
 
+const json = (ct: string) => /json/i.test(ct);
+/** npm: packuments (JSON), never tarballs. */
+const npmMetadata = (suffix: string, ct: string) => json(ct) && !/\.tgz$/i.test(suffix);
+/** PyPI: simple-index pages, HTML or JSON. */
+const pypiMetadata = (_suffix: string, ct: string) => /html|json/i.test(ct);
+/** crates: only config.json names download hosts; index lines do not. */
+const cratesMetadata = (suffix: string) => suffix === '/config.json';
+
 export const PRESETS: readonly Preset[] = [
   {
     name: 'go',
@@ -70,7 +80,7 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'npm',
     description: 'npm registry',
-    routes: [{ host: 'registry.npmjs.org', pathPrefix: '', mount: '' }],
+    routes: [{ host: 'registry.npmjs.org', pathPrefix: '', mount: '', isMetadata: npmMetadata }],
     mirrors: {
       npmmirror: 'https://registry.npmmirror.com',
       tencent: 'https://mirrors.cloud.tencent.com/npm',
@@ -82,8 +92,11 @@ export const PRESETS: readonly Preset[] = [
     name: 'pypi',
     description: 'Python Package Index (simple index and files)',
     routes: [
-      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple' },
+      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple', isMetadata: pypiMetadata },
+      // Listed before pypi.org/packages: a mirror's /packages URLs canonicalise to files.pythonhosted.org.
       { host: 'files.pythonhosted.org', pathPrefix: '/packages', mount: '/packages' },
+      // Relative hrefs in a mirror's simple pages resolve against pypi.org: route those files too.
+      { host: 'pypi.org', pathPrefix: '/packages', mount: '/packages' },
     ],
     mirrors: {
       tuna: 'https://pypi.tuna.tsinghua.edu.cn',
@@ -97,7 +110,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'crates',
     description: 'crates.io sparse index and downloads',
     routes: [
-      { host: 'index.crates.io', pathPrefix: '', mount: '/index' },
+      { host: 'index.crates.io', pathPrefix: '', mount: '/index', isMetadata: cratesMetadata },
       { host: 'static.crates.io', pathPrefix: '/crates', mount: '/api/v1/crates', mirrorPath: cratesDownloadPath },
     ],
     mirrors: { rsproxy: 'https://rsproxy.cn' },

@@ -49,6 +49,7 @@ export function decideRequest(routing: Routing, url: URL): RequestDecision {
       original: url,
       targets,
       ...(match.rule.exhaustedStatus !== undefined ? { exhaustedStatus: match.rule.exhaustedStatus } : {}),
+      ...(match.rule.modifyResponse ? { modifyResponse: match.rule.modifyResponse } : {}),
     },
   };
 }

@@ -1,7 +1,9 @@
 // Mirror rules: parsed and validated once at start-up (an error names the offending value),
 // then matched per request by a pure function. The proxy mechanism never mentions Go or npm.
 import { ConfigError } from './errors.js';
-import { PRESETS, findPreset, presetRouteFor, type Preset } from './presets.js';
+import { PRESETS, findPreset, presetRouteFor, type Preset, type PresetRoute } from './presets.js';
+import type { ModifyResponse } from './forwarder.js';
+import { metadataRewriter, type Replacement } from './metadata.js';
 
 /** GOPROXY separators: after ',' the next target is tried only on 404/410; after '|' on any failure. */
 export type Separator = ',' | '|';
@@ -25,6 +27,8 @@ export interface Rule {
   readonly exhaustedStatus?: number;
   readonly mirrorPath?: (suffix: string) => string;
   readonly moduleOf?: (path: string) => string | undefined;
+  /** Canonical metadata: rewrites a mirror's own URLs in its metadata back to the origin's. */
+  readonly modifyResponse?: ModifyResponse;
   /** Where the rule came from, for -v and `presets`: "go", "raw". */
   readonly source: string;
 }
@@ -53,6 +57,9 @@ function parseTargetUrl(text: string, spec: string): URL {
   return url;
 }
 
+/** How a target is named in -v lines, logs and error bodies: host and path, no scheme. */
+const labelOf = (base: URL): string => base.host + base.pathname.replace(/\/$/, '');
+
 /** Splits "a|b,origin" into hops, resolving names through `resolve`. */
 function parseChain(text: string, spec: string, resolve: (name: string) => URL | undefined): Hop[] {
   const tokens = text.split(/([,|])/);
@@ -65,30 +72,45 @@ function parseChain(text: string, spec: string, resolve: (name: string) => URL |
     if (word === 'origin') target = { kind: 'origin', label: 'origin' };
     else {
       const base = resolve(word) ?? parseTargetUrl(word, spec);
-      target = { kind: 'mirror', base, label: base.host + base.pathname.replace(/\/$/, '') };
+      target = { kind: 'mirror', base, label: labelOf(base) };
     }
     hops.push(via ? { target, via } : { target });
   }
   return hops;
 }
 
+/** Where each of the preset's routes lives under a mirror root, and where it lives at the origin. */
+function canonicalPairs(preset: Preset, mirrorRoot: string): Replacement[] {
+  const pairs: Replacement[] = [];
+  for (const r of preset.routes) {
+    const from = mirrorRoot.replace(/\/$/, '') + r.mount;
+    if (!pairs.some((p) => p.from === from)) pairs.push({ from, to: `https://${r.host}${r.pathPrefix}` });
+  }
+  return pairs;
+}
+
+function withMetadata(route: Pick<PresetRoute, 'isMetadata'>, pathPrefix: string, pairs: Map<string, Replacement[]>) {
+  return route.isMetadata && pairs.size ? { modifyResponse: metadataRewriter(route.isMetadata, pathPrefix, pairs) } : {};
+}
+
 function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
+  const rootOf = (name: string): string => {
+    const named = preset.mirrors[name];
+    if (named !== undefined) return named;
+    if (!/^https?:\/\//.test(name)) {
+      throw new ConfigError(
+        `unknown ${preset.name} mirror ${JSON.stringify(name)} in ${JSON.stringify(spec)}; known: ${Object.keys(preset.mirrors).join(', ')}, origin, or a URL`,
+      );
+    }
+    return parseTargetUrl(name, spec).href; // a user URL is the mirror's root, like a named one
+  };
   return preset.routes.map((route) => {
-    const resolve = (name: string): URL | undefined => {
-      const base = preset.mirrors[name];
-      return base === undefined ? undefined : new URL(base.replace(/\/$/, '') + route.mount);
-    };
+    const pairs = new Map<string, Replacement[]>();
     const chain = parseChain(chainText, spec, (name) => {
-      const named = resolve(name);
-      if (named) return named;
-      if (!/^https?:\/\//.test(name)) {
-        throw new ConfigError(
-          `unknown ${preset.name} mirror ${JSON.stringify(name)} in ${JSON.stringify(spec)}; known: ${Object.keys(preset.mirrors).join(', ')}, origin, or a URL`,
-        );
-      }
-      // A user URL is the mirror's root, like a named one: the route's mount still applies.
-      const root = parseTargetUrl(name, spec);
-      return new URL(root.href.replace(/\/$/, '') + route.mount);
+      const root = rootOf(name);
+      const base = new URL(root.replace(/\/$/, '') + route.mount);
+      pairs.set(labelOf(base), canonicalPairs(preset, root));
+      return base;
     });
     return {
       host: route.host,
@@ -98,6 +120,7 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
       ...(preset.exhaustedStatus !== undefined ? { exhaustedStatus: preset.exhaustedStatus } : {}),
       ...(route.mirrorPath ? { mirrorPath: route.mirrorPath } : {}),
       ...(route.moduleOf ? { moduleOf: route.moduleOf } : {}),
+      ...withMetadata(route, route.pathPrefix, pairs),
     };
   });
 }
@@ -108,8 +131,20 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
   const pathPrefix = slash < 0 ? '' : key.slice(slash).replace(/\/+$/, '');
   if (!HOST_RE.test(host)) throw new ConfigError(`invalid host ${JSON.stringify(host)} in mirror rule ${JSON.stringify(spec)}`);
   const chain = parseChain(chainText, spec, () => undefined);
+  // A raw rule on a preset's host keeps that host's privacy guard and metadata canonicalisation.
   const known = presetRouteFor(host);
-  return { host, pathPrefix, chain, source: 'raw', ...(known?.moduleOf ? { moduleOf: known.moduleOf } : {}) };
+  const pairs = new Map<string, Replacement[]>();
+  for (const hop of chain) {
+    if (hop.target.kind === 'mirror') pairs.set(hop.target.label, [{ from: hop.target.base.href.replace(/\/$/, ''), to: `https://${host}${pathPrefix}` }]);
+  }
+  return {
+    host,
+    pathPrefix,
+    chain,
+    source: 'raw',
+    ...(known?.moduleOf ? { moduleOf: known.moduleOf } : {}),
+    ...(known ? withMetadata(known, pathPrefix, pairs) : {}),
+  };
 }
 
 /** One -m value → rules. `go`, `go=aliyun|origin`, `npm=https://npm.example.cn`, `HOST[/PATH]=TARGETS`. */

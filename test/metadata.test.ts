@@ -1,0 +1,105 @@
+// Canonical metadata through the built CLI: a mirror's own URLs in its metadata come back as the origin's,
+// compressed or not, in a stream of bounded memory; artifacts and origin answers are never touched.
+import t from 'tap';
+import { gzipSync, brotliCompressSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { ReplaceStream } from '../src/metadata.js';
+import { answer, CURL, makeWorld } from './fixtures/detour.js';
+
+const packument = (base: string) =>
+  JSON.stringify({ name: 'acme-widget', versions: { '1.0.0': { dist: { tarball: `${base}/acme-widget/-/acme-widget-1.0.0.tgz` } } } });
+
+t.test('ReplaceStream replaces across every chunk boundary', async (t) => {
+  const text = 'xx https://m.test/a https://m.test/b https://m.test'.repeat(50);
+  const want = text.replaceAll('https://m.test', 'https://origin.example');
+  for (const size of [1, 2, 3, 7, 13, 64]) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < text.length; i += size) chunks.push(Buffer.from(text.slice(i, i + size)));
+    const out: Buffer[] = [];
+    await new Promise<void>((resolve, reject) =>
+      Readable.from(chunks).pipe(new ReplaceStream([{ from: 'https://m.test', to: 'https://origin.example' }])).on('data', (c: Buffer) => out.push(c)).on('end', resolve).on('error', reject),
+    );
+    t.equal(Buffer.concat(out).toString(), want, `chunks of ${size}`);
+  }
+});
+
+t.test('npm: packument tarball URLs name registry.npmjs.org (plain, gzip, br); tarballs untouched', async (t) => {
+  const w = await makeWorld(t);
+  const mirrorBase = 'https://registry.npmmirror.com';
+  const body = packument(mirrorBase);
+  const tarball = Buffer.from(`binary ${mirrorBase}/inside-artifact`);
+  await w.https('registry.npmmirror.com', (req, res) => {
+    if (req.url!.endsWith('.tgz')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(tarball);
+      return;
+    }
+    const enc = req.headers['x-test-encoding'];
+    const data = enc === 'gzip' ? gzipSync(body) : enc === 'br' ? brotliCompressSync(body) : Buffer.from(body);
+    res.writeHead(200, { 'content-type': 'application/json', etag: '"abc"', 'content-length': data.length, ...(enc ? { 'content-encoding': String(enc) } : {}) });
+    res.end(data);
+  });
+  for (const enc of ['', 'gzip', 'br']) {
+    const headers = `headers-${enc || 'identity'}.txt`;
+    const r = await w.detour([...w.flags(), '-m', 'npm=npmmirror', '--', 'sh', '-c', `"$@"; cat ${headers} >&2`, 'sh', ...CURL, '--compressed', '-H', `x-test-encoding: ${enc}`, '-D', headers, 'https://registry.npmjs.org/acme-widget']);
+    t.equal(r.stdout, `${packument('https://registry.npmjs.org')}\n200`, `${enc || 'identity'}: rewritten`);
+    t.match(r.stderr, /etag: W\/"abc"/i, 'the validator is weakened');
+    t.notMatch(r.stderr, /content-encoding/i);
+  }
+  const r = await w.detour([...w.flags(), '-m', 'npm=npmmirror', '--', ...CURL, 'https://registry.npmjs.org/acme-widget/-/acme-widget-1.0.0.tgz']);
+  t.equal(r.stdout, `${tarball.toString()}\n200`, 'artifact bytes unchanged');
+});
+
+t.test('the origin’s answers are never rewritten; a raw rule on registry.npmjs.org canonicalises too', async (t) => {
+  const w = await makeWorld(t);
+  await w.https('registry.npmmirror.com', answer(503, 'down'));
+  await w.https('registry.npmjs.org', answer(200, packument('https://registry.npmmirror.com'), { 'content-type': 'application/json' }));
+  let r = await w.detour([...w.flags(), '-m', 'npm=npmmirror|origin', '--', ...CURL, 'https://registry.npmjs.org/acme-widget']);
+  t.equal(r.stdout, `${packument('https://registry.npmmirror.com')}\n200`, 'origin body passed through as is');
+  await w.https('npm.example.test', answer(200, packument('https://npm.example.test/npm'), { 'content-type': 'application/json' }));
+  r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://npm.example.test/npm', '--', ...CURL, 'https://registry.npmjs.org/acme-widget']);
+  t.equal(r.stdout, `${packument('https://registry.npmjs.org')}\n200`);
+});
+
+t.test('PyPI absolute hrefs go back to files.pythonhosted.org; crates config.json dl to static.crates.io', async (t) => {
+  const w = await makeWorld(t);
+  await w.https('pypi.tuna.tsinghua.edu.cn', (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<a href="https://pypi.tuna.tsinghua.edu.cn/packages/ab/cd/acme-1.0.tar.gz#sha256=00">acme</a> <a href="../../packages/ef/acme.whl">w</a> ${req.url}`);
+  });
+  let r = await w.detour([...w.flags(), '-m', 'pypi=tuna', '--', ...CURL, 'https://pypi.org/simple/acme/']);
+  t.equal(r.stdout, '<a href="https://files.pythonhosted.org/packages/ab/cd/acme-1.0.tar.gz#sha256=00">acme</a> <a href="../../packages/ef/acme.whl">w</a> /simple/acme/\n200');
+  await w.https('rsproxy.cn', (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(req.url === '/index/config.json' ? '{"dl":"https://rsproxy.cn/api/v1/crates","api":"https://crates.io"}' : 'other');
+  });
+  r = await w.detour([...w.flags(), '-m', 'crates=rsproxy', '--', ...CURL, 'https://index.crates.io/config.json']);
+  t.equal(r.stdout, '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n200');
+});
+
+t.test('a 24 MB packument is rewritten in a stream: detour’s peak RSS stays bounded', async (t) => {
+  const w = await makeWorld(t);
+  const versions = 60_000;
+  const entry = (i: number) => `"1.0.${i}":{"dist":{"tarball":"https://registry.npmmirror.com/big/-/big-1.0.${i}.tgz","shasum":"${'0'.repeat(300)}"}}`;
+  await w.https('registry.npmmirror.com', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    let i = 0;
+    const pump = () => {
+      while (i < versions) {
+        const ok = res.write((i === 0 ? '{"name":"big","versions":{' : ',') + entry(i));
+        i++;
+        if (!ok) return void res.once('drain', pump);
+      }
+      res.end('}}');
+    };
+    pump();
+  });
+  const script = `curl -sS --max-time 60 https://registry.npmjs.org/big | tee >(wc -c >&2) | grep -c 'https://registry.npmjs.org/big/-/' ; grep VmHWM /proc/$PPID/status`;
+  const r = await w.detour([...w.flags(), '-m', 'npm=npmmirror', '--', 'bash', '-c', script], { timeoutMs: 90_000 });
+  t.equal(r.code, 0, r.stderr);
+  const size = Number(r.stderr.trim().split('\n').pop());
+  t.ok(size > 20_000_000, `packument of ${(size / 1e6).toFixed(1)} MB`);
+  t.match(r.stdout, /^1\n/, 'one line, rewritten');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(r.stdout)?.[1]);
+  t.ok(hwm > 0 && hwm < 150 * 1024, `detour peak RSS ${(hwm / 1024).toFixed(0)} MiB < 150 MiB for a ${(size / 1e6).toFixed(0)} MB body`);
+});
