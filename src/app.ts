@@ -3,10 +3,11 @@
 import yargs from 'yargs';
 import { ConfigError } from './errors.js';
 import { resolveConfig, type Options } from './config.js';
-import { runCommand } from './main.js';
+import { runCheck, runCommand } from './main.js';
 import { presetsJson, presetsText } from './presetsTable.js';
 
 const USAGE = `detour [options] [--] <command> [args...]   run <command> through a temporary mirror proxy
+detour check [options]                      probe every mirror target; print a table on stdout
 detour presets [--json]                     list the built-in presets and named mirrors`;
 
 function parser(argv: string[]) {
@@ -44,24 +45,14 @@ function parser(argv: string[]) {
     });
 }
 
+type Parsed = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
+
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : ([] as unknown[]).concat(v).map(String));
 const last = <T>(v: T | T[] | undefined): T | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
 
-async function main(argv: string[]): Promise<number> {
-  const a = await parser(argv).parseAsync();
-  const positional = (a._ as (string | number)[]).map(String);
-  const afterDashes = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
-  const words = [...positional, ...afterDashes];
-
-  if (positional[0] === 'presets') {
-    process.stdout.write(a.json || positional.includes('--json') ? presetsJson() : presetsText());
-    return 0;
-  }
-  if (positional[0] === 'check') throw new ConfigError('"detour check" is not available in this version yet');
-  if (!words.length) throw new ConfigError('no command given; usage: detour [options] [--] <command> [args...]');
-  if (a.trace !== undefined) throw new ConfigError('--trace (HAR output) is not available in this version yet');
-
-  const flags: Options & { config?: string } = {
+/** The parsed flags as config options (repeatable ones as lists, the rest: last value wins). */
+function flagsOf(a: Parsed): Options & { config?: string } {
+  const flags = {
     mirror: list(a.mirror),
     direct: list(a.direct),
     upstream: last(a.upstream as string | string[] | undefined),
@@ -79,6 +70,34 @@ async function main(argv: string[]): Promise<number> {
     const v = flags[n];
     if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw new ConfigError(`--${n} must be a positive number of milliseconds`);
   }
+  return flags;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const a = await parser(argv).parseAsync();
+  const positional = (a._ as (string | number)[]).map(String);
+  const afterDashes = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
+  const words = [...positional, ...afterDashes];
+
+  // A subcommand is a first word not preceded by `--` (`detour -- check` runs a program named check).
+  const dashes = argv.indexOf('--');
+  const sub = ['presets', 'check'].includes(words[0] ?? '') && (dashes < 0 || argv.indexOf(words[0]!) < dashes) ? words[0] : undefined;
+  if (sub === 'presets') {
+    process.stdout.write(a.json || words.includes('--json') ? presetsJson() : presetsText());
+    return 0;
+  }
+  if (sub === 'check') {
+    // Options may stand on either side of the word: parse again without it (halt-at-non-option stopped there).
+    const at = argv.indexOf('check');
+    const b = await parser([...argv.slice(0, at), ...argv.slice(at + 1)]).parseAsync();
+    const extra = [...(b._ as unknown[]), ...((b['--'] as unknown[] | undefined) ?? [])];
+    if (extra.length) throw new ConfigError(`"detour check" takes no command, got ${JSON.stringify(String(extra[0]))}`);
+    return runCheck(resolveConfig(flagsOf(b), process.env), process.env);
+  }
+  if (!words.length) throw new ConfigError('no command given; usage: detour [options] [--] <command> [args...]');
+  if (a.trace !== undefined) throw new ConfigError('--trace (HAR output) is not available in this version yet');
+
+  const flags = flagsOf(a);
   const config = resolveConfig(flags, process.env);
   return runCommand(words[0]!, words.slice(1), config, process.env);
 }

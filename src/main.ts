@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { CertificateAuthority } from './ca.js';
+import { checkRules, formatTable, healthyRules } from './check.js';
 import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
@@ -29,6 +30,31 @@ async function openLog(file: string | undefined): Promise<Logger | undefined> {
   return pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true }));
 }
 
+function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): OutboundSettings {
+  const roots = outboundRoots(parentEnv, config.extraRoots);
+  return {
+    connectTo: config.connectTo,
+    upstream: config.upstream,
+    roots,
+    tlsContext: once(() => createSecureContext({ ca: roots, minVersion: 'TLSv1.2' })),
+    timeoutMs: config.timeoutMs,
+  };
+}
+
+/** `detour check`: the table on stdout; 0 when every probed rule has a working target, else 1. */
+export async function runCheck(config: Config, parentEnv: NodeJS.ProcessEnv): Promise<number> {
+  const agents = new TargetAgents(outboundSettings(config, parentEnv));
+  try {
+    const results = await checkRules(config.rules, agents, config.timeoutMs);
+    process.stdout.write(formatTable(results));
+    const { broken } = healthyRules(results);
+    if (broken.length) process.stderr.write(`detour: no working target for ${broken.join(', ')}\n`);
+    return broken.length ? 1 : 0;
+  } finally {
+    agents.destroy();
+  }
+}
+
 export async function runCommand(command: string, args: readonly string[], config: Config, parentEnv: NodeJS.ProcessEnv): Promise<number> {
   const runDir = makeRunDir();
   // Until the child exists, a signal means: clean up and stop (the 'exit' hook removes the folder).
@@ -40,14 +66,7 @@ export async function runCommand(command: string, args: readonly string[], confi
   const hosts = ruleHosts(config.rules);
   const ca = config.caDir ? await CertificateAuthority.persistent(config.caDir, hosts) : await CertificateAuthority.ephemeral(hosts);
 
-  const roots = outboundRoots(parentEnv, config.extraRoots);
-  const outbound: OutboundSettings = {
-    connectTo: config.connectTo,
-    upstream: config.upstream,
-    roots,
-    tlsContext: once(() => createSecureContext({ ca: roots, minVersion: 'TLSv1.2' })),
-    timeoutMs: config.timeoutMs,
-  };
+  const outbound = outboundSettings(config, parentEnv);
   const reporter = new Reporter(config.verbose, log, stderr);
   const agents = new TargetAgents(outbound);
   const token = randomBytes(18).toString('base64url');

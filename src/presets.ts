@@ -14,6 +14,8 @@ export interface PresetRoute {
   readonly moduleOf?: (path: string) => string | undefined;
   /** Which answers are metadata to canonicalise (absent: none; artifacts never are). */
   readonly isMetadata?: (suffix: string, contentType: string) => boolean;
+  /** `detour check`: the origin path a health probe asks for (under pathPrefix); absent: not probed. */
+  readonly probe?: string;
 }
 
 export interface Preset {
@@ -64,8 +66,8 @@ export const PRESETS: readonly Preset[] = [
     name: 'go',
     description: 'Go module proxy and checksum database',
     routes: [
-      { host: 'proxy.golang.org', pathPrefix: '', mount: '', moduleOf: goproxyModule },
-      { host: 'sum.golang.org', pathPrefix: '', mount: '/sumdb/sum.golang.org', moduleOf: sumdbModule },
+      { host: 'proxy.golang.org', pathPrefix: '', mount: '', moduleOf: goproxyModule, probe: '/golang.org/x/text/@v/list' },
+      { host: 'sum.golang.org', pathPrefix: '', mount: '/sumdb/sum.golang.org', moduleOf: sumdbModule, probe: '/latest' },
     ],
     mirrors: {
       'goproxy.cn': 'https://goproxy.cn',
@@ -80,7 +82,7 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'npm',
     description: 'npm registry',
-    routes: [{ host: 'registry.npmjs.org', pathPrefix: '', mount: '', isMetadata: npmMetadata }],
+    routes: [{ host: 'registry.npmjs.org', pathPrefix: '', mount: '', isMetadata: npmMetadata, probe: '/is-number' }],
     mirrors: {
       npmmirror: 'https://registry.npmmirror.com',
       tencent: 'https://mirrors.cloud.tencent.com/npm',
@@ -92,7 +94,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'pypi',
     description: 'Python Package Index (simple index and files)',
     routes: [
-      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple', isMetadata: pypiMetadata },
+      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple', isMetadata: pypiMetadata, probe: '/simple/six/' },
       // Listed before pypi.org/packages: a mirror's /packages URLs canonicalise to files.pythonhosted.org.
       { host: 'files.pythonhosted.org', pathPrefix: '/packages', mount: '/packages' },
       // Relative hrefs in a mirror's simple pages resolve against pypi.org: route those files too.
@@ -110,7 +112,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'crates',
     description: 'crates.io sparse index and downloads',
     routes: [
-      { host: 'index.crates.io', pathPrefix: '', mount: '/index', isMetadata: cratesMetadata },
+      { host: 'index.crates.io', pathPrefix: '', mount: '/index', isMetadata: cratesMetadata, probe: '/config.json' },
       { host: 'static.crates.io', pathPrefix: '/crates', mount: '/api/v1/crates', mirrorPath: cratesDownloadPath },
     ],
     mirrors: { rsproxy: 'https://rsproxy.cn' },

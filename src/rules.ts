@@ -29,6 +29,8 @@ export interface Rule {
   readonly moduleOf?: (path: string) => string | undefined;
   /** Canonical metadata: rewrites a mirror's own URLs in its metadata back to the origin's. */
   readonly modifyResponse?: ModifyResponse;
+  /** `detour check`: origin path to probe, and whether only a 2xx/3xx counts (presets) or any answer < 500 (raw). */
+  readonly probe?: { readonly path: string; readonly strict: boolean };
   /** Where the rule came from, for -v and `presets`: "go", "raw". */
   readonly source: string;
 }
@@ -121,6 +123,7 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
       ...(route.mirrorPath ? { mirrorPath: route.mirrorPath } : {}),
       ...(route.moduleOf ? { moduleOf: route.moduleOf } : {}),
       ...withMetadata(route, route.pathPrefix, pairs),
+      ...(route.probe ? { probe: { path: route.probe, strict: true } } : {}),
     };
   });
 }
@@ -142,6 +145,7 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
     pathPrefix,
     chain,
     source: 'raw',
+    probe: { path: (pathPrefix || '') + (known?.probe && !pathPrefix ? known.probe : '/'), strict: false },
     ...(known?.moduleOf ? { moduleOf: known.moduleOf } : {}),
     ...(known ? withMetadata(known, pathPrefix, pairs) : {}),
   };
