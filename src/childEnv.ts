@@ -7,7 +7,8 @@ import { noProxyPattern } from './patterns.js';
 export interface ChildFacts {
   readonly proxyUrl: string;
   readonly caFile: string;
-  readonly bundleFile: string;
+  /** Per root-replacing variable, its bundle file (see trust.ts). */
+  readonly bundles: Readonly<Record<string, string>>;
   readonly nodeExtraFile: string;
   /** Hosts with a mirror rule: no NO_PROXY entry may let the child bypass detour for them. */
   readonly mirroredHosts: readonly string[];
@@ -48,15 +49,8 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
     // Variables that ADD to the default roots get the CA alone...
     NODE_EXTRA_CA_CERTS: f.nodeExtraFile,
     DENO_CERT: f.caFile,
-    // ...those that REPLACE the roots get the combined bundle.
-    SSL_CERT_FILE: f.bundleFile,
-    CURL_CA_BUNDLE: f.bundleFile,
-    GIT_SSL_CAINFO: f.bundleFile,
-    REQUESTS_CA_BUNDLE: f.bundleFile,
-    PIP_CERT: f.bundleFile,
-    CARGO_HTTP_CAINFO: f.bundleFile,
-    AWS_CA_BUNDLE: f.bundleFile,
-    npm_config_cafile: f.bundleFile,
+    // ...those that REPLACE the roots get a bundle: the roots they had, plus --upstream-ca, plus the CA.
+    ...f.bundles,
     DETOUR: '1',
     DETOUR_CA_FILE: f.caFile,
     DETOUR_PROXY: f.proxyUrl,

@@ -86,7 +86,7 @@ export async function runCommand(command: string, args: readonly string[], confi
   const env = childEnv(parentEnv, {
     proxyUrl,
     caFile: trust.caFile,
-    bundleFile: trust.bundleFile,
+    bundles: trust.bundles,
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
     mirroredHosts: hosts,
     direct: config.direct,

@@ -87,7 +87,8 @@ export function metadataRewriter(isMetadata: IsMetadata, pathPrefix: string, rep
     const pairs = replacements.get(target.label);
     if (!pairs?.length) return undefined;
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) return undefined;
+    // Bodiless answers (HEAD, 204) keep their headers as they are: there is nothing to rewrite or decode.
+    if (status < 200 || status >= 300 || status === 204 || (res as { req?: { method?: string } }).req?.method === 'HEAD') return undefined;
     const suffix = original.pathname.slice(pathPrefix.length);
     if (!isMetadata(suffix, String(res.headers['content-type'] ?? ''))) return undefined;
     const decode = decoder(res.headers['content-encoding']);

@@ -42,19 +42,57 @@ export function outboundRoots(parentEnv: NodeJS.ProcessEnv, extra: readonly stri
   return [...new Set([...system, ...rootCertificates])].concat(extra);
 }
 
+/** Variables whose file REPLACES a tool's roots: each gets a bundle. */
+export const REPLACING_VARIABLES = [
+  'SSL_CERT_FILE',
+  'CURL_CA_BUNDLE',
+  'GIT_SSL_CAINFO',
+  'REQUESTS_CA_BUNDLE',
+  'PIP_CERT',
+  'CARGO_HTTP_CAINFO',
+  'AWS_CA_BUNDLE',
+  'npm_config_cafile',
+] as const;
+
 export interface TrustFiles {
   /** The run's CA alone: for variables that ADD to the default roots. */
   readonly caFile: string;
-  /** Parent roots + --upstream-ca + the run's CA: for variables that REPLACE the roots. */
-  readonly bundleFile: string;
+  /**
+   * For each variable that REPLACES the roots, its bundle: the roots that tool would have used (the
+   * parent's own file for that variable when it set one, else SSL_CERT_FILE or the system bundle), plus
+   * --upstream-ca, plus the run's CA. A corporate root given to one tool keeps working for it.
+   */
+  readonly bundles: Readonly<Record<(typeof REPLACING_VARIABLES)[number], string>>;
+}
+
+function readPem(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.includes('-----BEGIN CERTIFICATE-----') ? text.replace(/\n?$/, '\n') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function writeTrustFiles(dir: string, caPem: string, parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): TrustFiles {
   const caFile = join(dir, 'ca.pem');
-  const bundleFile = join(dir, 'bundle.pem');
   writeFileSync(caFile, caPem, { mode: 0o644 });
-  writeFileSync(bundleFile, parentRootsPem(parentEnv) + extra.join('') + caPem, { mode: 0o644 });
-  return { caFile, bundleFile };
+  const tail = extra.join('') + caPem;
+  const byRoots = new Map<string, string>(); // roots text → bundle file, so equal bundles are written once
+  const bundleWith = (roots: string): string => {
+    let file = byRoots.get(roots);
+    if (!file) {
+      file = join(dir, byRoots.size === 0 ? 'bundle.pem' : `bundle-${byRoots.size}.pem`);
+      writeFileSync(file, roots + tail, { mode: 0o644 });
+      byRoots.set(roots, file);
+    }
+    return file;
+  };
+  const defaultRoots = parentRootsPem(parentEnv);
+  const bundles = {} as Record<(typeof REPLACING_VARIABLES)[number], string>;
+  for (const name of REPLACING_VARIABLES) bundles[name] = bundleWith(readPem(parentEnv[name]) ?? defaultRoots);
+  return { caFile, bundles };
 }
 
 /** NODE_EXTRA_CA_CERTS holds one file: merge the parent's with ours instead of replacing it. */

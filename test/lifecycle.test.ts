@@ -4,7 +4,8 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeWorld, CLI, type World } from './fixtures/detour.js';
+import { makeWorld, CLI, answer, CURL, type World } from './fixtures/detour.js';
+import { makeTestCa } from './fixtures/tls.js';
 import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -586,4 +587,15 @@ t.test('--ca-dir keeps the CA (dir 0700, key 0600), reuses it, replaces it for o
   const text = await openssl(['x509', '-noout', '-text', '-in', join(dir, 'ca.pem')]);
   t.same(text.stdout.match(/DNS:\S+/g), ['DNS:pypi.org'], 'its constraints name the new host');
   t.same(leftovers(w), [], 'no run folder left either');
+});
+
+t.test('a root the parent gave one tool (CURL_CA_BUNDLE) still works for that tool on tunneled hosts', async (t) => {
+  const w = await makeWorld(t);
+  const corp = await makeTestCa();
+  t.teardown(() => corp.cleanup());
+  await w.https('pypi.corp.test', answer(200, 'corp index'), { untrusted: corp });
+  const r = await w.detour([...w.flags(), '-d', 'pypi.corp.test', '-m', 'npm', '--', ...CURL, 'https://pypi.corp.test/simple/'], {
+    env: { CURL_CA_BUNDLE: corp.certFile },
+  });
+  t.equal(r.stdout, 'corp index\n200', r.stderr);
 });

@@ -103,3 +103,15 @@ t.test('a 24 MB packument is rewritten in a stream: detour’s peak RSS stays bo
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(r.stdout)?.[1]);
   t.ok(hwm > 0 && hwm < 150 * 1024, `detour peak RSS ${(hwm / 1024).toFixed(0)} MiB < 150 MiB for a ${(size / 1e6).toFixed(0)} MB body`);
 });
+
+t.test('HEAD on gzip’d metadata keeps its headers and breaks nothing', async (t) => {
+  const w = await makeWorld(t);
+  const body = gzipSync(packument('https://registry.npmmirror.com'));
+  await w.https('registry.npmmirror.com', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+    res.end(_req.method === 'HEAD' ? undefined : body);
+  });
+  const r = await w.detour([...w.flags(), '-m', 'npm=npmmirror', '--', 'curl', '-sS', '-I', '--compressed', 'https://registry.npmjs.org/acme-widget']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`content-length: ${body.length}`, 'i'));
+});

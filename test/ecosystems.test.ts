@@ -1,0 +1,218 @@
+// Real package managers through the npm, pypi and crates presets, against local fakes of the mirrors and
+// the origins: npm install, pip install --target, cargo fetch. Each client is isolated (HOME, cache and
+// config under the test's folders), and every name any of them could reach is mapped: the fakes by name,
+// everything else (`--connect-to=::…`, first match wins) to a dead port on 127.0.0.1, so nothing leaves
+// the machine even if a client asks for a host the test did not foresee.
+import t, { type Test } from 'tap';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
+import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
+import type { FakeServer } from './fixtures/servers.js';
+import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
+import { makeWheel, simpleIndexHandler } from './fixtures/pypiIndex.js';
+import { indexPath, makeCrate, sparseIndexHandler } from './fixtures/cratesIndex.js';
+
+/** w.flags(), -v, and a catch-all that sends any other name, any port, to a dead local port. */
+async function hermetic(w: World): Promise<string[]> {
+  return [...w.flags(), `--connect-to=::127.0.0.1:${await w.deadPort()}`, '-v'];
+}
+
+/** An origin that must stay silent: it records, and answers 500 so a leak also shows as a failure. */
+const silentOrigin = (w: World, name: string) => w.https(name, answer(500, `${name} must not be asked\n`));
+
+/** Every request of the run went down a mirror rule: nothing tunneled to, or forwarded to, any other host. */
+const onlyMirrored = (t: Test, stderr: string) => t.notMatch(stderr, /\[(tunnel|origin|direct)\]/, 'no request tunneled or sent to an origin');
+
+const paths = (s: FakeServer) => s.requests.map((r) => `${r.method} ${new URL(r.url, 'https://x').pathname}`);
+
+/** Every file under `dir` whose name or content mentions `needle` (small trees only). */
+function filesMentioning(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.includes(needle) || readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return hits;
+}
+
+t.test('npm install from a fake npmmirror: lockfile on registry.npmjs.org, origin untouched', { skip: needs('npm') }, async (t) => {
+  const w = await makeWorld(t);
+  const pkg = npmPackage('acme-widget', '1.0.0', 'module.exports = "acme-widget 1.0.0 via mirror";\n');
+  const mirror = await w.https('registry.npmmirror.com', npmRegistryHandler([pkg], 'https://registry.npmmirror.com'));
+  const origin = await silentOrigin(w, 'registry.npmjs.org');
+
+  const project = join(w.work, 'app');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2));
+  // omit-lockfile-registry-resolved: a user's ~/.npmrc may set it (DESIGN §7); pinned off here.
+  const npmrc = 'registry=https://registry.npmjs.org/\nomit-lockfile-registry-resolved=false\naudit=false\nfund=false\nupdate-notifier=false\n';
+  writeFileSync(join(project, '.npmrc'), npmrc);
+  const userconfig = join(w.home, '.npmrc');
+  writeFileSync(userconfig, 'audit=false\nfund=false\nupdate-notifier=false\n');
+  const cache = join(w.tmp, 'npm-cache');
+  const env = {
+    npm_config_cache: cache,
+    npm_config_userconfig: userconfig,
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+    npm_config_progress: 'false',
+    npm_config_fetch_retries: '0',
+  };
+
+  const r = await w.detour([...(await hermetic(w)), '-m', 'npm=npmmirror', '--', 'npm', 'install', '--no-audit', '--no-fund', 'acme-widget'], {
+    env,
+    cwd: project,
+    timeoutMs: 120_000,
+  });
+  t.equal(r.code, 0, `npm install: ${r.stderr}`);
+
+  const installed = join(project, 'node_modules/acme-widget/package.json');
+  t.ok(existsSync(installed), 'node_modules/acme-widget/package.json exists');
+  t.equal(existsSync(installed) && JSON.parse(readFileSync(installed, 'utf8')).version, '1.0.0');
+  t.equal(readFileSync(join(project, 'node_modules/acme-widget/index.js'), 'utf8'), 'module.exports = "acme-widget 1.0.0 via mirror";\n');
+
+  const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8'));
+  const entry = lock.packages?.['node_modules/acme-widget'];
+  t.equal(entry?.resolved, 'https://registry.npmjs.org/acme-widget/-/acme-widget-1.0.0.tgz', 'lockfile resolved on the origin');
+  t.equal(entry?.integrity, pkg.integrity, 'lockfile integrity = the tarball’s sha512');
+
+  t.same([...new Set(paths(mirror))].sort(), ['GET /acme-widget', 'GET /acme-widget/-/acme-widget-1.0.0.tgz'], 'the mirror served the packument and the tarball, nothing else');
+  t.match(mirror.requests.find((q) => q.url === '/acme-widget')?.headers['accept-encoding'], /gzip/, 'npm accepted a gzip packument, so detour decoded it before rewriting');
+  t.equal(origin.requests.length, 0, 'registry.npmjs.org received nothing');
+  onlyMirrored(t, r.stderr);
+  t.match(r.stderr, /GET https:\/\/registry\.npmjs\.org\/acme-widget\/-\/acme-widget-1\.0\.0\.tgz \[mirror\] → registry\.npmmirror\.com 200/, 'npm asked the origin URL; detour sent it to the mirror');
+  t.same(filesMentioning(cache, 'npmmirror'), [], "npm's cache never names the mirror");
+});
+
+/** pip install --target through -m pypi=tuna; links relative (TUNA's own pages) or absolute on the mirror host. */
+async function pipInstall(t: Test, links: 'relative' | 'absolute', json = false) {
+  const w = await makeWorld(t);
+  const wheel = makeWheel('acme-widget', '1.0.0', 'GREETING = "hello from acme_widget"\n');
+  const tunaBase = 'https://pypi.tuna.tsinghua.edu.cn';
+  const mirror = await w.https('pypi.tuna.tsinghua.edu.cn', simpleIndexHandler([wheel], { links: links === 'relative' ? 'relative' : tunaBase, json }));
+  const pypi = await silentOrigin(w, 'pypi.org');
+  const files = await silentOrigin(w, 'files.pythonhosted.org');
+  const target = join(w.work, 'site');
+  const env = {
+    PIP_CONFIG_FILE: '/dev/null',
+    PIP_NO_CACHE_DIR: '1',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+    PIP_RETRIES: '0',
+    PIP_DEFAULT_TIMEOUT: '30',
+    PYTHONNOUSERSITE: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+  const r = await w.detour([...(await hermetic(w)), '-m', 'pypi=tuna', '--', 'python3', '-m', 'pip', 'install', '--target', target, 'acme-widget'], {
+    env,
+    timeoutMs: 120_000,
+  });
+  t.equal(r.code, 0, `pip install: ${r.stdout}\n${r.stderr}`);
+
+  const imported = await run('python3', ['-c', 'import acme_widget; print(acme_widget.GREETING)'], {
+    env: isolatedEnv({ HOME: w.home, PYTHONPATH: target, PYTHONNOUSERSITE: '1', PYTHONDONTWRITEBYTECODE: '1' }),
+    cwd: w.tmp,
+    timeoutMs: 30_000,
+  });
+  t.equal(imported.stdout, 'hello from acme_widget\n', `the module imports: ${imported.stderr}`);
+
+  t.same(paths(mirror), ['GET /simple/acme-widget/', `GET ${wheel.path}`], 'the mirror served the simple page (pip normalises the name) and the wheel');
+  const page = mirror.requests[0]!.headers;
+  t.match(page['accept-encoding'], /gzip/, 'pip accepted a gzip page, so detour decoded it before rewriting');
+  if (json) t.match(page.accept, /application\/vnd\.pypi\.simple\.v1\+json/, 'pip asked for PEP 691 JSON, which the mirror answered');
+  t.equal(pypi.requests.length, 0, 'pypi.org received nothing');
+  t.equal(files.requests.length, 0, 'files.pythonhosted.org received nothing');
+  onlyMirrored(t, r.stderr);
+  // Which origin URL pip asked for the wheel depends on the link: relative ones resolve against pypi.org,
+  // absolute mirror ones are canonicalised to files.pythonhosted.org. Either way detour sends it to TUNA.
+  const asked = links === 'relative' ? 'pypi.org' : 'files.pythonhosted.org';
+  t.match(r.stderr, new RegExp(`GET https://${asked.replace(/\./g, '\\.')}${wheel.path.replace(/\./g, '\\.')} \\[mirror\\] → pypi\\.tuna\\.tsinghua\\.edu\\.cn/packages 200`), `pip asked ${asked} for the wheel`);
+}
+
+t.test('pip install --target from a fake TUNA with relative ../../packages links', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, 'relative');
+});
+
+t.test('pip install --target from a fake TUNA with absolute links on the mirror host', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, 'absolute');
+});
+
+t.test('pip install --target from a fake TUNA speaking PEP 691 JSON with absolute urls', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, 'absolute', true);
+});
+
+// cargo comes from rustup here (~/.cargo/bin). Debian's own `cargo` package (bookworm: 0.66, Rust 1.65) is too
+// old for this test: crates.io's sparse index is the default only from 1.70.
+const RUSTUP_BIN = join(homedir(), '.cargo', 'bin');
+const cargoFound = () => hasCommand('cargo') || existsSync(join(RUSTUP_BIN, 'cargo'));
+
+/** rustup's cargo proxy finds its toolchains through RUSTUP_HOME (default ~/.rustup, and HOME is the test's). */
+function rustupEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = hasCommand('cargo') ? {} : { PATH: `${RUSTUP_BIN}${delimiter}${process.env.PATH ?? ''}` };
+  const rustupHome = process.env.RUSTUP_HOME ?? join(homedir(), '.rustup');
+  // RUSTUP_AUTO_INSTALL=0: rustup must never try to download a toolchain from inside a test.
+  if (existsSync(rustupHome)) Object.assign(env, { RUSTUP_HOME: rustupHome, RUSTUP_AUTO_INSTALL: '0', RUSTUP_TOOLCHAIN: process.env.RUSTUP_TOOLCHAIN });
+  return env;
+}
+
+t.test('cargo fetch from a fake rsproxy sparse index: Cargo.lock names crates.io, origins untouched', { skip: cargoFound() ? false : needs('cargo') }, async (t) => {
+  const w = await makeWorld(t);
+  const crate = makeCrate('acme-gear', '0.1.0', 'pub fn teeth() -> u32 { 42 }\n');
+  const mirror = await w.https(
+    'rsproxy.cn',
+    sparseIndexHandler([crate], { indexPrefix: '/index', dl: 'https://rsproxy.cn/api/v1/crates', downloadPath: (c, v) => `/api/v1/crates/${c}/${v}/download` }),
+  );
+  const index = await silentOrigin(w, 'index.crates.io');
+  const statics = await silentOrigin(w, 'static.crates.io');
+
+  const project = join(w.work, 'app');
+  mkdirSync(join(project, 'src'), { recursive: true });
+  writeFileSync(join(project, 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nacme-gear = "0.1"\n');
+  writeFileSync(join(project, 'src/lib.rs'), 'pub use acme_gear::teeth;\n');
+  const cargoHome = join(w.home, 'cargo-home');
+  const env = {
+    ...rustupEnv(),
+    CARGO_HOME: cargoHome,
+    CARGO_NET_RETRY: '0',
+    CARGO_HTTP_TIMEOUT: '30',
+    CARGO_TERM_COLOR: 'never',
+    CARGO_TERM_PROGRESS_WHEN: 'never',
+  };
+  const r = await w.detour([...(await hermetic(w)), '-m', 'crates=rsproxy', '--', 'cargo', 'fetch'], { env, cwd: project, timeoutMs: 120_000 });
+  t.equal(r.code, 0, `cargo fetch: ${r.stderr}`);
+
+  t.same(
+    [...new Set(paths(mirror))].sort(),
+    ['GET /api/v1/crates/acme-gear/0.1.0/download', `GET /index${indexPath('acme-gear')}`, 'GET /index/config.json'],
+    'rsproxy served config.json, the index file and the .crate',
+  );
+  t.match(mirror.requests[0]!.headers['accept-encoding'], /gzip/, 'cargo accepted a gzip config.json, so detour decoded it before rewriting');
+  t.equal(index.requests.length, 0, 'index.crates.io received nothing');
+  t.equal(statics.requests.length, 0, 'static.crates.io received nothing');
+  onlyMirrored(t, r.stderr);
+  // cargo's default for crates.io is the sparse index; the dl it saw was canonicalised to static.crates.io.
+  t.match(r.stderr, /GET https:\/\/index\.crates\.io\/config\.json \[mirror\] → rsproxy\.cn\/index 200/, 'cargo asked the sparse index index.crates.io');
+  t.match(
+    r.stderr,
+    /GET https:\/\/static\.crates\.io\/crates\/acme-gear\/0\.1\.0\/download \[mirror\] → rsproxy\.cn\/api\/v1\/crates 200/,
+    'cargo asked static.crates.io (the rewritten dl); detour sent it to rsproxy',
+  );
+
+  const lock = readFileSync(join(project, 'Cargo.lock'), 'utf8');
+  t.notMatch(lock, /rsproxy/, 'Cargo.lock names no mirror');
+  t.match(
+    lock,
+    new RegExp(`name = "acme-gear"\\nversion = "0\\.1\\.0"\\nsource = "(registry\\+https://github\\.com/rust-lang/crates\\.io-index|sparse\\+https://index\\.crates\\.io/)"\\nchecksum = "${crate.cksum}"`),
+    'Cargo.lock: acme-gear from crates.io with the .crate’s sha256',
+  );
+  const registries = readdirSync(join(cargoHome, 'registry/cache'));
+  t.ok(registries.length === 1 && registries[0]!.startsWith('index.crates.io-'), `cargo's cache is keyed by the origin: ${registries.join(', ')}`);
+  t.ok(existsSync(join(cargoHome, 'registry/cache', registries[0]!, 'acme-gear-0.1.0.crate')), 'the .crate is in the cache');
+});
