@@ -91,13 +91,25 @@ function detourArgs(ctx, rule) {
     '-m', rule, '--'];
 }
 
-/** Runs `script` (bash) either directly or as detour's child; returns wall ms and stdout. */
+/** Runs a command (asynchronously: the servers live in this process) and returns wall ms and stdout. */
 function timed(cmd, argv) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.slice(-1)} exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const limit = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('close', (status) => {
+      clearTimeout(limit);
+      children.delete(child);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (status !== 0) reject(new Error(`${cmd} ${argv.slice(-1)} exited ${status}: ${stderr}`));
+      else resolve({ ms, stdout });
+    });
+  });
 }
 
 async function startMitm(ctx) {
@@ -105,7 +117,7 @@ async function startMitm(ctx) {
   mkdirSync(confdir, { recursive: true });
   const port = await new Promise((res) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
   const child = spawn('mitmdump', ['-q', '--listen-host', '127.0.0.1', '-p', String(port), '--set', `confdir=${confdir}`,
-    '--set', 'stream_large_bodies=1m', '--set', `ssl_verify_upstream_trusted_ca=${ctx.tls.ca}`,
+    '--set', 'stream_large_bodies=1m', '--set', 'connection_strategy=lazy', '--set', `ssl_verify_upstream_trusted_ca=${ctx.tls.ca}`,
     '--map-remote', `|//origin.bench.test/|//127.0.0.1:${ctx.mirror.port}/`], { stdio: 'ignore', env });
   children.add(child);
   const deadline = Date.now() + 20_000;
@@ -118,8 +130,14 @@ async function startMitm(ctx) {
   return { port, child, caFile: join(confdir, 'mitmproxy-ca-cert.pem') };
 }
 
+/**
+ * The client's own clock around the transfer, so detour's start-up (S3 measures that) is not counted in
+ * S1/S2: prints "elapsed <microseconds>" after the command.
+ */
+const clocked = (cmd) => `s=$(date +%s%N); ${cmd}; e=$(date +%s%N); echo "elapsed $(( (e - s) / 1000 ))"`;
+
 function curlBulk(target, extra) {
-  return `curl -sS --fail -o /dev/null -w '%{size_download}\\n' ${extra} ${target}`;
+  return clocked(`curl -sS --fail -o /dev/null -w '%{size_download}\\n' ${extra} ${target}`);
 }
 
 function smallConfig(base, n) {
@@ -132,10 +150,12 @@ function smallConfig(base, n) {
 
 function curlSmall(target, extra) {
   const cfg = smallConfig(target, SMALL_COUNT);
-  return `curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`;
+  return clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
 }
 
 const peakSuffix = `; grep VmHWM /proc/$PPID/status`;
+/** Microseconds the client measured, from the "elapsed" line. */
+const elapsedMs = (stdout) => Number(/elapsed (\d+)/.exec(stdout)?.[1]) / 1000;
 const hwm = (stdout) => Number(/VmHWM:\s+(\d+) kB/.exec(stdout)?.[1] ?? 0) / 1024;
 
 function variants(ctx) {
@@ -172,27 +192,27 @@ async function main() {
   for (let r = 0; r < runs; r++) {
     for (const v of list) {
       let before = { m: mirror.count, o: origin.count };
-      const bulk = v.run('bulk');
+      const bulk = await v.run('bulk');
       check(v, before, 1);
       const bytes = Number(bulk.stdout.split('\n')[0]);
       if (bytes !== BULK) throw new Error(`${v.name}: downloaded ${bytes} of ${BULK} bytes`);
-      record('S1 bulk MB/s', v.name, BULK / 1e6 / (bulk.ms / 1000));
+      record('S1 bulk MB/s', v.name, BULK / 1e6 / (elapsedMs(bulk.stdout) / 1000));
       if (hwm(bulk.stdout)) record('S1 peak RSS MiB', v.name, hwm(bulk.stdout));
 
       for (const latency of [false, true]) {
         origin.latency = mirror.latency = latency;
         before = { m: mirror.count, o: origin.count };
-        const s2 = v.run('small');
+        const s2 = await v.run('small');
         check(v, before, SMALL_COUNT);
-        record(latency ? 'S2 small s (latency)' : 'S2 small s', v.name, s2.ms / 1000);
+        record(latency ? 'S2 small s (latency)' : 'S2 small s', v.name, elapsedMs(s2.stdout) / 1000);
       }
       origin.latency = mirror.latency = false;
     }
   }
   // S3: start-up, interleaved.
   for (let r = 0; r < 20; r++) {
-    record('S3 start ms', 'true', timed('true', []).ms);
-    record('S3 start ms', 'detour -- true', timed(process.execPath, [cli, '--no-upstream', '--', 'true']).ms);
+    record('S3 start ms', 'true', (await timed('true', [])).ms);
+    record('S3 start ms', 'detour -- true', (await timed(process.execPath, [cli, '--no-upstream', '--', 'true'])).ms);
   }
 
   const summary = Object.fromEntries(Object.entries(results).map(([s, byVariant]) => [s, Object.fromEntries(Object.entries(byVariant).map(([v, xs]) => [v, median(xs)]))]));
