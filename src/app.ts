@@ -63,6 +63,7 @@ function flagsOf(a: Parsed): Options & { config?: string } {
     'idle-timeout': last(a['idle-timeout'] as number | number[] | undefined),
     verbose: last(a.verbose as boolean | boolean[] | undefined),
     'log-file': last(a['log-file'] as string | string[] | undefined),
+    trace: last(a.trace as string | string[] | undefined),
     'ca-dir': last(a['ca-dir'] as string | string[] | undefined),
     config: last(a.config as string | string[] | undefined),
   } as Options & { config?: string };
@@ -95,7 +96,6 @@ async function main(argv: string[]): Promise<number> {
     return runCheck(resolveConfig(flagsOf(b), process.env), process.env);
   }
   if (!words.length) throw new ConfigError('no command given; usage: detour [options] [--] <command> [args...]');
-  if (a.trace !== undefined) throw new ConfigError('--trace (HAR output) is not available in this version yet');
 
   const flags = flagsOf(a);
   const config = resolveConfig(flags, process.env);

@@ -13,6 +13,8 @@ export interface ChildFacts {
   /** Hosts with a mirror rule: no NO_PROXY entry may let the child bypass detour for them. */
   readonly mirroredHosts: readonly string[];
   readonly direct: DirectList;
+  /** detour's Node.js preload (src/node-preload.cjs), added to NODE_OPTIONS when given. */
+  readonly nodePreload?: string;
 }
 
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
@@ -25,6 +27,18 @@ function childNoProxy(parentEnv: NodeJS.ProcessEnv, mirrored: readonly string[])
     return !p || !mirrored.some((h) => p.test(h));
   });
   return [...new Set([...LOOPBACK_NO_PROXY, ...kept])].join(',');
+}
+
+/**
+ * NODE_OPTIONS with `--require "FILE"` first and the parent's options after it. Node splits NODE_OPTIONS on
+ * spaces outside double quotes and reads `\` as an escape inside them, so the path is always quoted.
+ * `--require` (not `--import`) because every Node version accepts it, and it runs before CJS and ESM entries.
+ */
+export function withNodePreload(existing: string | undefined, file: string): string {
+  const option = `--require "${file.replace(/[\\"]/g, '\\$&')}"`;
+  const rest = (existing ?? '').trim();
+  if (rest.includes(option)) return rest; // a detour inside a detour session
+  return rest ? `${option} ${rest}` : option;
 }
 
 function appendList(existing: string | undefined, extra: readonly string[]): string {
@@ -55,6 +69,13 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
     DETOUR_CA_FILE: f.caFile,
     DETOUR_PROXY: f.proxyUrl,
   });
+
+  // Node.js: Node 20 ignores proxy variables; the preload routes http, https and fetch. Newer Node versions
+  // honour them natively with NODE_USE_ENV_PROXY=1 (the preload then steps aside).
+  if (f.nodePreload) {
+    env.NODE_OPTIONS = withNodePreload(parentEnv.NODE_OPTIONS, f.nodePreload);
+    env.NODE_USE_ENV_PROXY = '1';
+  }
 
   // git: a user's http.proxy in gitconfig must not bypass the proxy for this one command.
   const n = Number(parentEnv.GIT_CONFIG_COUNT ?? 0) || 0;

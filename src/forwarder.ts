@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { TargetError, toTargetError } from './errors.js';
 import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
-import type { Attempt, Reporter, Route } from './report.js';
+import { exchangeTimings, type Attempt, type AttemptClock, type DialClock, type Reporter, type Route } from './report.js';
 import type { Separator } from './rules.js';
 
 export interface PlannedTarget {
@@ -73,7 +73,44 @@ export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingH
   return out;
 }
 
+/** When each pooled socket was dialed, for the HAR's connect and ssl phases. */
+const dialClocks = new WeakMap<Socket, DialClock>();
+
 /** Keep-alive pools per target (the agents key sockets by host, port and TLS name). */
+type Create = (o: { host?: string | null; port?: number | string | null }, cb: (err: Error | null, s?: Socket) => void) => undefined;
+
+/**
+ * Node's agent counts a socket against maxSockets only once createConnection calls back; our dialer is
+ * asynchronous, so a burst of 200 requests would dial 200 connections. A placeholder in the agent's
+ * per-target list holds the place while the dial is pending. On failure the agent is nudged to serve a
+ * request queued behind the placeholder (removeSocket does that), which would otherwise wait for ever.
+ */
+function reserving(agent: http.Agent, create: Create): Create {
+  const a = agent as unknown as {
+    sockets: Record<string, object[] | undefined>;
+    totalSocketCount: number;
+    removeSocket(s: object, o: object): void;
+  };
+  return (o, cb) => {
+    const key = (o as { _agentKey?: string })._agentKey;
+    if (key === undefined) return create(o, cb);
+    const placeholder = { writable: true };
+    (a.sockets[key] ??= []).push(placeholder);
+    a.totalSocketCount++;
+    return create(o, (err, s) => {
+      const list = a.sockets[key];
+      const i = list ? list.indexOf(placeholder) : -1;
+      if (i >= 0) {
+        list!.splice(i, 1);
+        a.totalSocketCount--;
+        if (!list!.length) delete a.sockets[key];
+      }
+      cb(err, s);
+      if (err) a.removeSocket({ writable: true }, o);
+    });
+  };
+}
+
 export class TargetAgents {
   readonly http: http.Agent;
   readonly https: https.Agent;
@@ -83,16 +120,33 @@ export class TargetAgents {
     this.http = new http.Agent(opts);
     this.https = new https.Agent(opts);
     // Our own dialers, so --connect-to, the upstream proxy and verified TLS apply to pooled sockets too.
-    type Create = (o: { host?: string | null; port?: number | string | null }, cb: (err: Error | null, s?: Socket) => void) => undefined;
     const create = (secure: boolean): Create => (o, cb) => {
       const host = String(o.host);
       const port = Number(o.port) || (secure ? 443 : 80);
-      const p: Promise<Socket> = secure ? dialTls(settings, host, port) : dialTcp(settings, host, port, false);
-      p.then((s) => cb(null, s), (e: unknown) => cb(toTargetError(e, `${host}:${port}`)));
+      // Stamped for --trace: dialTls asks for the TLS context once TCP (and any proxy hop) is up; the handshake
+      // starts once it is built (the first one parses the root store: that is not the handshake's time).
+      const dial: DialClock = { start: performance.now() };
+      const timed: OutboundSettings = {
+        ...settings,
+        tlsContext: () => {
+          const context = settings.tlsContext();
+          dial.tcp = performance.now();
+          return context;
+        },
+      };
+      const p: Promise<Socket> = secure ? dialTls(timed, host, port) : dialTcp(settings, host, port, false);
+      p.then(
+        (s) => {
+          dial.secure = secure ? performance.now() : undefined;
+          dialClocks.set(s, dial);
+          cb(null, s);
+        },
+        (e: unknown) => cb(toTargetError(e, `${host}:${port}`)),
+      );
       return undefined;
     };
-    (this.http as unknown as { createConnection: Create }).createConnection = create(false);
-    (this.https as unknown as { createConnection: Create }).createConnection = create(true);
+    (this.http as unknown as { createConnection: Create }).createConnection = reserving(this.http, create(false));
+    (this.https as unknown as { createConnection: Create }).createConnection = reserving(this.https, create(true));
   }
 
   destroy(): void {
@@ -107,7 +161,8 @@ export interface ForwardContext {
   readonly reporter: Reporter;
 }
 
-type Outcome = { res: http.IncomingMessage; upstream: http.ClientRequest } | { error: TargetError };
+type Answer = { res: http.IncomingMessage; upstream: http.ClientRequest } | { error: TargetError };
+type Outcome = Answer & { clock: AttemptClock };
 
 function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -147,15 +202,19 @@ function attempt(
       agent: secure ? ctx.agents.https : ctx.agents.http,
       signal: clientGone,
     });
+    const clock: AttemptClock = { start: performance.now() };
     let settled = false;
-    const settle = (o: Outcome) => {
+    const settle = (o: Answer) => {
       if (settled) return;
       settled = true;
       clearTimeout(firstByte);
-      resolve(o);
+      resolve({ ...o, clock });
     };
     let firstByte: NodeJS.Timeout | undefined;
     upstream.on('socket', (socket) => {
+      clock.socket = performance.now();
+      clock.reused = upstream.reusedSocket;
+      clock.dial = dialClocks.get(socket as Socket);
       firstByte = setTimeout(() => {
         const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
         upstream.destroy(e);
@@ -167,7 +226,11 @@ function attempt(
         req.pipe(upstream);
       } else upstream.end();
     });
-    upstream.on('response', (res) => settle({ res, upstream }));
+    upstream.on('finish', () => (clock.sent = performance.now()));
+    upstream.on('response', (res) => {
+      clock.headers = performance.now();
+      settle({ res, upstream });
+    });
     upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
   });
 }
@@ -180,6 +243,7 @@ function errorBody(plan: ForwardPlan, method: string, attempts: readonly Attempt
 /** Forwards one request down the plan's targets and streams the chosen answer back. */
 export async function forward(req: http.IncomingMessage, res: http.ServerResponse, plan: ForwardPlan, ctx: ForwardContext): Promise<void> {
   const started = Date.now();
+  const begin = performance.now();
   const method = req.method ?? 'GET';
   const attempts: Attempt[] = [];
   const body = { sent: false };
@@ -202,6 +266,14 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       bytes,
       ms: Date.now() - started,
       ...(error ? { error } : {}),
+      detail: {
+        startedAt: started,
+        httpVersion: req.httpVersion,
+        requestHeaders: req.rawHeaders,
+        // The answering target's response, when there was one (never a refused answer of the chain).
+        ...(target && last && 'res' in last ? { responseHeaders: last.res.rawHeaders, statusText: last.res.statusMessage ?? '' } : {}),
+        timings: exchangeTimings(begin, target && last && 'res' in last ? last.clock : undefined, performance.now()),
+      },
     });
 
   let last: Outcome | undefined;
@@ -247,7 +319,8 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   let bytes = 0;
   answer.on('data', (chunk: Buffer) => (bytes += chunk.length));
   const socket = upstream.socket;
-  const onIdle = () => upstream.destroy(new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`));
+  let idle: TargetError | undefined;
+  const onIdle = () => upstream.destroy((idle = new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`)));
   socket?.on('timeout', onIdle);
   const edit = plan.modifyResponse?.(answer, chosen, plan.original);
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
@@ -259,7 +332,9 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       // After the status line the only honest signal left is a broken connection.
       res.destroy();
       upstream.destroy();
-      const why = gone.signal.aborted ? 'client went away' : `${label} failed mid-body: ${err.message}`;
+      // The response only says "aborted"; the idle timer knows why.
+      const failure = idle ?? toTargetError(err, label);
+      const why = gone.signal.aborted ? 'client went away' : `${label} failed mid-body: ${failure.code} ${failure.message}`;
       finish(answer.statusCode ?? 0, bytes, label, why);
     } else finish(answer.statusCode ?? 0, bytes, label);
   });

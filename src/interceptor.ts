@@ -6,6 +6,8 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { CertificateAuthority } from './ca.js';
 
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
 export type InterceptedHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
 
 export class Interceptor {
@@ -20,7 +22,19 @@ export class Interceptor {
   ) {
     this.inner = http.createServer({ keepAlive: true }, (req, res) => {
       const authority = this.hostOf.get(req.socket) ?? req.headers.host ?? '';
-      handler(req, res, new URL(`https://${authority}${req.url ?? '/'}`));
+      let url: URL | undefined;
+      try {
+        // Inside a tunnel only origin-form targets ("/path") make sense; "*" or absolute forms do not.
+        if (req.url?.startsWith('/')) url = new URL(`https://${authority}${req.url}`);
+      } catch {
+        url = undefined;
+      }
+      if (!url) {
+        res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
+        res.end(`detour: bad request target ${JSON.stringify(req.url)}\n`);
+        return;
+      }
+      handler(req, res, url);
     });
     this.inner.on('clientError', (_err, socket) => socket.destroy());
   }
@@ -43,6 +57,10 @@ export class Interceptor {
         ),
     } as tls.TLSSocketOptions);
     this.hostOf.set(secure, port === 443 ? host : `${host}:${port}`);
+    // A client that never finishes its handshake must not hold the socket for ever.
+    const handshake = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
+    secure.once('secure', () => clearTimeout(handshake));
+    secure.once('close', () => clearTimeout(handshake));
     secure.on('error', (e: NodeJS.ErrnoException) => {
       // A client that rejects our leaf ignores the trust variables detour set: say so once per host.
       if (/alert|certificate|unknown ca/i.test(e.message) && !this.warned.has(host)) {

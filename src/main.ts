@@ -1,5 +1,7 @@
 // The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
@@ -10,7 +12,8 @@ import { runChild } from './child.js';
 import type { Config } from './config.js';
 import { TargetAgents } from './forwarder.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
-import { Reporter } from './report.js';
+import { HarWriter } from './har.js';
+import { Reporter, useColour } from './report.js';
 import { ruleHosts } from './rules.js';
 import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
@@ -22,6 +25,21 @@ function once<T>(make: () => T): () => T {
 }
 
 const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
+/** The preload that routes plain `node` programs (Node 20 ignores proxy variables); shipped under src/. */
+function nodePreload(): string | undefined {
+  const file = fileURLToPath(new URL('../src/node-preload.cjs', import.meta.url));
+  // A NODE_OPTIONS naming a missing file would stop every node child: better unrouted than broken.
+  return existsSync(file) ? file : undefined;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '';
+  } catch {
+    return '';
+  }
+}
 
 async function openLog(file: string | undefined): Promise<Logger | undefined> {
   if (!file) return undefined;
@@ -62,12 +80,13 @@ export async function runCommand(command: string, args: readonly string[], confi
   for (const s of EARLY_SIGNALS) process.on(s, early);
 
   const log = await openLog(config.logFile);
+  const trace = config.trace ? HarWriter.open(config.trace, packageVersion()) : undefined;
   const stderr = (line: string) => process.stderr.write(line + '\n');
   const hosts = ruleHosts(config.rules);
   const ca = config.caDir ? await CertificateAuthority.persistent(config.caDir, hosts) : await CertificateAuthority.ephemeral(hosts);
 
   const outbound = outboundSettings(config, parentEnv);
-  const reporter = new Reporter(config.verbose, log, stderr);
+  const reporter = new Reporter(config.verbose, log, stderr, { colour: useColour(process.stderr, parentEnv), sinks: trace ? [trace] : [] });
   const agents = new TargetAgents(outbound);
   const token = randomBytes(18).toString('base64url');
   const proxy = await startProxy({
@@ -90,6 +109,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
     mirroredHosts: hosts,
     direct: config.direct,
+    nodePreload: nodePreload(),
   });
   log?.info(
     { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },
@@ -104,6 +124,7 @@ export async function runCommand(command: string, args: readonly string[], confi
 
   await proxy.close();
   agents.destroy();
+  trace?.close();
   log?.info({ event: 'exit', status: result.status, leaves: ca.leavesIssued }, 'detour finished');
   if (config.verbose) stderr(reporter.summary());
   runDir.remove();

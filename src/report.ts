@@ -1,7 +1,8 @@
 // What happened, told once: every exchange and tunnel becomes one record that feeds the -v line,
-// the --log-file JSON line and the exit summary alike.
+// the --log-file JSON line, the --trace HAR entry and the exit summary alike.
 import type { Logger } from 'pino';
 import type { FailureCode } from './errors.js';
+import { redact } from './outbound.js';
 
 /** mirror: sent down a rule's chain; origin: unchanged, no rule applied; tunnel: blind CONNECT;
  *  direct: a --direct (private) host or path; blocked: answered locally (privacy guard, refusals). */
@@ -12,6 +13,55 @@ export interface Attempt {
   readonly url?: string;
   readonly status?: number;
   readonly error?: { code: FailureCode; message: string };
+}
+
+/**
+ * HAR 1.2 phases in milliseconds; -1 where a phase does not apply (connect and ssl on a reused keep-alive
+ * socket, dns always: name resolution is inside connect). As HAR says, `ssl` is also counted in `connect`.
+ * blocked: before the answering target was tried (earlier targets of the chain, waiting for a pooled socket).
+ */
+export interface Timings {
+  readonly blocked: number;
+  readonly dns: number;
+  readonly connect: number;
+  readonly ssl: number;
+  readonly send: number;
+  readonly wait: number;
+  readonly receive: number;
+}
+
+/** Monotonic instants (performance.now()) of one new connection, stamped by the dialer. */
+export interface DialClock {
+  readonly start: number;
+  /** TCP (and any upstream proxy hop) done, TLS not begun. */
+  tcp?: number;
+  /** TLS handshake done. */
+  secure?: number;
+}
+
+/** Monotonic instants of one attempt, filled in by the forwarder as they happen. */
+export interface AttemptClock {
+  readonly start: number;
+  socket?: number;
+  reused?: boolean;
+  dial?: DialClock;
+  /** Request fully handed to the socket. */
+  sent?: number;
+  /** Response headers received. */
+  headers?: number;
+}
+
+/** What the HAR trace needs beyond the summary fields; never logged, never kept in memory. */
+export interface ExchangeDetail {
+  /** Epoch ms when detour received the request. */
+  readonly startedAt: number;
+  readonly httpVersion: string;
+  /** Raw header lists as received: name, value, name, value… (the request's as the client sent it). */
+  readonly requestHeaders: readonly string[];
+  /** The answering target's response headers; absent when detour answered itself. */
+  readonly responseHeaders?: readonly string[];
+  readonly statusText?: string;
+  readonly timings: Timings;
 }
 
 export interface ExchangeRecord {
@@ -27,52 +77,225 @@ export interface ExchangeRecord {
   readonly ms: number;
   /** Failure after headers, or a tunnel that failed to open. */
   readonly error?: string;
+  readonly detail?: ExchangeDetail;
 }
 
+/** Where a record goes besides the -v line and the log (the HAR writer). */
+export interface RecordSink {
+  add(r: ExchangeRecord): void;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/**
+ * HAR timings from the instants of the answering attempt (`clock`), between `begin` (request received) and
+ * `end` (response streamed, or given up). The phases always add up to end - begin: each instant is forced
+ * into order first. Without an answering attempt (detour answered itself), all the time is `wait`.
+ */
+export function exchangeTimings(begin: number, clock: AttemptClock | undefined, end: number): Timings {
+  if (!clock || clock.socket === undefined || clock.headers === undefined) {
+    return { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: round(Math.max(0, end - begin)), receive: 0 };
+  }
+  const fresh = !clock.reused;
+  let at = begin;
+  const next = (t: number) => (at = Math.min(Math.max(t, at), Math.max(end, at)));
+  const t0 = at;
+  const dial = fresh ? next(clock.dial?.start ?? clock.start) : undefined;
+  const socket = next(clock.socket);
+  const sent = next(Math.min(clock.sent ?? clock.headers, clock.headers));
+  const headers = next(clock.headers);
+  const done = next(end);
+  const connect = dial === undefined ? -1 : round(socket - dial);
+  const d = clock.dial;
+  const ssl = fresh && d?.tcp !== undefined && d.secure !== undefined ? Math.min(round(Math.max(0, d.secure - d.tcp)), connect) : -1;
+  return {
+    blocked: round((dial ?? socket) - t0),
+    dns: -1,
+    connect,
+    ssl,
+    send: round(sent - socket),
+    wait: round(headers - sent),
+    receive: round(done - headers),
+  };
+}
+
+/** Total of a HAR entry: every non-negative phase except ssl, which HAR counts inside connect. */
+export function timingsTotal(t: Timings): number {
+  return round([t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].filter((n) => n >= 0).reduce((a, b) => a + b, 0));
+}
+
+/** URLs with user:password@ lose the credentials before they reach any output. */
+export function redactUrl(url: string): string {
+  if (!url.includes('@')) return url;
+  try {
+    return redact(new URL(url));
+  } catch {
+    return url;
+  }
+}
+
+// ---- colours: only when stderr is a terminal (or FORCE_COLOR asks), never with NO_COLOR ----
+
+type Paint = (s: string) => string;
+export interface Palette {
+  readonly dim: Paint;
+  readonly bold: Paint;
+  readonly red: Paint;
+  readonly green: Paint;
+  readonly yellow: Paint;
+  readonly cyan: Paint;
+  readonly magenta: Paint;
+}
+const same: Paint = (s) => s;
+const PLAIN: Palette = { dim: same, bold: same, red: same, green: same, yellow: same, cyan: same, magenta: same };
+const sgr = (on: number, off: number): Paint => (s) => `\x1b[${on}m${s}\x1b[${off}m`;
+const ANSI: Palette = { dim: sgr(2, 22), bold: sgr(1, 22), red: sgr(31, 39), green: sgr(32, 39), yellow: sgr(33, 39), cyan: sgr(36, 39), magenta: sgr(35, 39) };
+
+export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return !!stream.isTTY && env.TERM !== 'dumb';
+}
+
+export interface ReporterOptions {
+  readonly colour?: boolean;
+  readonly sinks?: readonly RecordSink[];
+}
+
+interface Counted {
+  count: number;
+  bytes: number;
+}
+
+const SLOWEST = 3;
+const FAILURES_LISTED = 5;
+
 export class Reporter {
-  readonly records: ExchangeRecord[] = [];
   private bytes = 0;
+  private readonly counts: Partial<Record<Route, number>> = {};
+  private fallbacks = 0;
+  private failures = 0;
+  private readonly mirrored = new Map<string, number>();
+  private readonly tunnels = new Map<string, Counted>();
+  private readonly fallbackReasons = new Map<string, number>();
+  private readonly failed: string[] = [];
+  private readonly slowest: ExchangeRecord[] = [];
+  private readonly paint: Palette;
+  private readonly sinks: readonly RecordSink[];
 
   constructor(
     private readonly verbose: boolean,
     private readonly log: Logger | undefined,
     private readonly stderr: (line: string) => void,
-  ) {}
-
-  record(r: ExchangeRecord): void {
-    this.bytes += r.bytes;
-    // Keep a bounded sample for the summary; counts are kept in full by the fields below.
-    this.counts[r.route] = (this.counts[r.route] ?? 0) + 1;
-    if (r.attempts.length > 1) this.fallbacks += r.attempts.length - 1;
-    if (r.error || r.status >= 500 || r.status === 0) this.failures++;
-    if (this.records.length < 10000) this.records.push(r);
-    this.log?.info({ event: r.kind, ...r }, `${r.method} ${r.url}`);
-    if (this.verbose) this.stderr(formatLine(r));
+    opts: ReporterOptions = {},
+  ) {
+    this.paint = opts.colour ? ANSI : PLAIN;
+    this.sinks = opts.sinks ?? [];
   }
 
-  private readonly counts: Partial<Record<Route, number>> = {};
-  private fallbacks = 0;
-  private failures = 0;
+  record(raw: ExchangeRecord): void {
+    const r: ExchangeRecord = { ...raw, url: redactUrl(raw.url), attempts: raw.attempts.map((a) => (a.url ? { ...a, url: redactUrl(a.url) } : a)) };
+    for (const s of this.sinks) s.add(r);
+    const { detail, ...brief } = r;
+    this.count(brief);
+    this.log?.info({ event: r.kind, ...brief, ...(detail ? { timings: detail.timings } : {}) }, `${r.method} ${r.url}`);
+    if (this.verbose) this.stderr(formatLine(r, this.paint));
+  }
+
+  private count(r: ExchangeRecord): void {
+    this.bytes += r.bytes;
+    this.counts[r.route] = (this.counts[r.route] ?? 0) + 1;
+    if (r.route === 'mirror' && r.target) this.mirrored.set(r.target, (this.mirrored.get(r.target) ?? 0) + 1);
+    if (r.kind === 'tunnel') {
+      const key = r.route === 'direct' ? `${r.url} (direct)` : r.url;
+      const c = this.tunnels.get(key) ?? { count: 0, bytes: 0 };
+      c.count++;
+      c.bytes += r.bytes;
+      this.tunnels.set(key, c);
+    }
+    // Every attempt but the last was fallen through.
+    for (const a of r.attempts.slice(0, -1)) {
+      this.fallbacks++;
+      const why = `${a.target} ${a.error ? a.error.code : `HTTP ${a.status}`}`;
+      this.fallbackReasons.set(why, (this.fallbackReasons.get(why) ?? 0) + 1);
+    }
+    if (isFailure(r)) {
+      this.failures++;
+      if (this.failed.length < FAILURES_LISTED) this.failed.push(`${r.method} ${r.url} → ${r.status || '-'}: ${failureReason(r)}`);
+    }
+    if (r.kind === 'exchange' && r.route !== 'blocked') {
+      this.slowest.push(r);
+      this.slowest.sort((a, b) => b.ms - a.ms);
+      this.slowest.length = Math.min(this.slowest.length, SLOWEST);
+    }
+  }
 
   summary(): string {
+    const p = this.paint;
     const total = Object.values(this.counts).reduce((a, b) => a + b, 0);
-    return (
-      `detour: ${total} requests, ${this.counts.mirror ?? 0} mirrored, ${this.counts.tunnel ?? 0} tunneled, ` +
-      `${this.counts.direct ?? 0} direct, ${this.counts.origin ?? 0} to origin, ${this.fallbacks} fallbacks, ` +
-      `${this.failures} failures, ${formatBytes(this.bytes)}`
-    );
+    const failures = plural(this.failures, 'failure');
+    const lines = [
+      `detour: ${p.bold(plural(total, 'request'))}, ${this.counts.mirror ?? 0} mirrored, ${this.counts.tunnel ?? 0} tunneled, ` +
+        `${this.counts.direct ?? 0} direct, ${this.counts.origin ?? 0} to origin, ${this.counts.blocked ?? 0} blocked, ` +
+        `${plural(this.fallbacks, 'fallback')}, ${this.failures ? p.red(failures) : failures}, ${formatBytes(this.bytes)}`,
+    ];
+    const list = <T>(m: Map<string, T>, show: (v: T) => string) => [...m].map(([k, v]) => `${k} ${show(v)}`).join(', ');
+    const detail = (label: string, text: string) => text && lines.push(`detour:   ${p.dim(label.padEnd(9))} ${text}`);
+    detail('mirrored', list(this.mirrored, String));
+    detail('tunnels', list(this.tunnels, (c) => `${c.count} (${formatBytes(c.bytes)})`));
+    detail('fallbacks', list(this.fallbackReasons, String));
+    for (const f of this.failed) detail('failed', p.red(f));
+    if (this.failures > this.failed.length) detail('failed', `… and ${this.failures - this.failed.length} more`);
+    detail('slowest', this.slowest.map((r) => `${r.ms}ms ${r.method} ${r.url}`).join(' · '));
+    return lines.join('\n');
   }
 }
 
-function formatBytes(n: number): string {
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function isFailure(r: ExchangeRecord): boolean {
+  return r.route !== 'blocked' && (!!r.error || r.status >= 500 || r.status === 0);
+}
+
+function failureReason(r: ExchangeRecord): string {
+  if (r.error) return r.error;
+  const last = r.attempts[r.attempts.length - 1];
+  if (last?.error) return `${last.error.code} ${last.error.message}`;
+  return `HTTP ${r.status}${last ? ` from ${last.target}` : ''}`;
+}
+
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export function formatLine(r: ExchangeRecord): string {
+function clock(epochMs: number): string {
+  const d = new Date(epochMs);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+const ROUTE_PAINT: Record<Route, keyof Palette> = { mirror: 'green', origin: 'bold', tunnel: 'cyan', direct: 'magenta', blocked: 'yellow' };
+
+function statusPaint(p: Palette, status: number): Paint {
+  if (status === 0 || status >= 500) return p.red;
+  if (status >= 400) return p.yellow;
+  if (status >= 300) return p.cyan;
+  return p.green;
+}
+
+/**
+ * One line per request: start time, method, URL, [route], → the target that answered, status, bytes,
+ * duration, then the targets tried when there was more than one, and the error if any.
+ *   detour: 14:03:07.412 GET https://registry.npmjs.org/left-pad [mirror] → npmmirror 200 1.2 KiB 35ms (tried a:E_CONNECT → b:200)
+ */
+export function formatLine(r: ExchangeRecord, p: Palette = PLAIN, now = Date.now()): string {
+  const started = r.detail?.startedAt ?? now - r.ms;
   const tried = r.attempts.length > 1 ? ` (tried ${r.attempts.map((a) => `${a.target}:${a.status ?? a.error?.code}`).join(' → ')})` : '';
   const target = r.target ? ` → ${r.target}` : '';
-  const err = r.error ? ` ! ${r.error}` : '';
-  return `detour: ${r.method} ${r.url} [${r.route}]${target} ${r.status || '-'} ${formatBytes(r.bytes)} ${r.ms}ms${tried}${err}`;
+  const err = r.error ? ` ${p.red(`! ${r.error}`)}` : '';
+  const route = p[ROUTE_PAINT[r.route]](`[${r.route}]`);
+  const status = statusPaint(p, r.status)(String(r.status || '-'));
+  return `detour: ${p.dim(clock(started))} ${p.bold(r.method)} ${r.url} ${route}${target} ${status} ${formatBytes(r.bytes)} ${r.ms}ms${p.dim(tried)}${err}`;
 }

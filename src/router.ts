@@ -33,7 +33,13 @@ export function decideRequest(routing: Routing, url: URL): RequestDecision {
   const match = matchRule(routing.rules, host, defaultPort(url), url.pathname + url.search);
   if (!match) return unchanged('origin');
 
-  const module = match.rule.moduleOf?.(match.suffix.split('?')[0]!);
+  let module: string | undefined;
+  try {
+    module = match.rule.moduleOf?.(match.suffix.split('?')[0]!);
+  } catch {
+    // A path no go command would send (bad %-escapes): nothing to ask a mirror about.
+    return { action: 'block', reason: `malformed module path in ${url.pathname}` };
+  }
   if (module && routing.direct.matchesPath(module)) {
     return { action: 'block', reason: `module ${module} is private (--direct/GOPRIVATE); not asking a mirror about it` };
   }

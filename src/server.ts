@@ -67,7 +67,8 @@ function plainAnswer(res: http.ServerResponse, status: number, body: string, hea
 }
 
 function parseAuthority(target: string): { host: string; port: number } | undefined {
-  const m = /^(\[[0-9a-f:.]+\]|[^:\s/[\]]+):(\d{1,5})$/i.exec(target);
+  // A host name or an IP literal, nothing else: no userinfo, escapes, NULs or punctuation.
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?):(\d{1,5})$/i.exec(target);
   if (!m) return undefined;
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return undefined;
