@@ -1,11 +1,11 @@
 // The life of one run through the built CLI: exit statuses, signal forwarding, the private temp folder,
 // the child's environment, the parent's files, the proxy port's guards, and the CA (DESIGN §1, §2, §4).
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeWorld, CLI, answer, CURL, type World } from './fixtures/detour.js';
+import { makeWorld, answer, CURL, type World } from './fixtures/detour.js';
 import { makeTestCa } from './fixtures/tls.js';
+import { startDetour, tryKill, within } from './fixtures/live.js';
 import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -30,15 +30,6 @@ const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 /** Entries of the world's TMPDIR that look like a detour run folder. */
 const leftovers = (w: World) => readdirSync(w.tmp).filter((e) => e.startsWith('detour-'));
 
-/** Rejects after `ms` with a message naming what was awaited. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** `env` output → object (values never contain newlines here). */
 function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -51,96 +42,6 @@ function parseEnv(text: string): Record<string, string> {
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 const countCerts = (s: string) => (s.match(PEM) ?? []).length;
-
-function tryKill(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
-
-interface Live {
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of `re` on stdout; rejects on timeout or when detour exits first. */
-  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  /** Resolves when detour has exited (and its pipes closed, or a short grace passed). */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** PIDs learnt from the child's output, killed at teardown if still alive. */
-  adopt(pid: number): void;
-}
-
-/**
- * Starts the built CLI ourselves (not detached: signals go to detour's PID only), with the world's
- * isolated HOME/TMPDIR. Teardown SIGKILLs detour and any adopted child PID that is still around.
- */
-function startDetour(t: Test, w: World, args: string[]): Live {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: w.work,
-    env: isolatedEnv({ HOME: w.home, TMPDIR: w.tmp }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: false,
-  });
-  if (!child.pid) throw new Error('could not start detour');
-  const pid = child.pid;
-  const adopted: number[] = [];
-  let out = '';
-  let err = '';
-  let done = false;
-  const waiters = new Set<() => void>();
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-    for (const w of [...waiters]) w();
-  });
-  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    let grace: NodeJS.Timeout | undefined;
-    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(grace);
-      done = true;
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    };
-    child.once('close', finish);
-    child.once('exit', (code, signal) => {
-      grace = setTimeout(() => finish(code, signal), 2000);
-    });
-  });
-  t.teardown(() => {
-    if (!done) tryKill(pid, 'SIGKILL');
-    for (const p of adopted) tryKill(p, 'SIGKILL');
-  });
-  return {
-    pid,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    adopt: (p) => adopted.push(p),
-    waitFor(re, ms = 15_000) {
-      return within(
-        new Promise<RegExpMatchArray>((resolve, reject) => {
-          const check = () => {
-            const m = re.exec(out);
-            if (m) {
-              waiters.delete(check);
-              resolve(m);
-            } else if (done) {
-              waiters.delete(check);
-              reject(new Error(`detour exited before ${re} appeared; stdout=${JSON.stringify(out)} stderr=${JSON.stringify(err)}`));
-            }
-          };
-          waiters.add(check);
-          check();
-        }),
-        ms,
-        `${re} on detour's stdout (so far ${JSON.stringify(out)}, stderr ${JSON.stringify(err)})`,
-      );
-    },
-  };
-}
 
 /** A child loop that traps `sig`, prints `reply`, exits `status`; prints "ready PID" first. */
 const trapping = (sig: string, reply: string, status: number) => [
