@@ -117,7 +117,8 @@ function withTimeout(p: Promise<net.Socket>, ms: number, what: string): Promise<
 
 function directTcp(hp: HostPort, what: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: hp.host, port: hp.port });
+    // No Nagle: small requests and TLS records must not wait for the previous segment's ACK.
+    const s = net.connect({ host: hp.host, port: hp.port, noDelay: true });
     s.once('connect', () => {
       s.removeAllListeners('error');
       resolve(s);
@@ -153,6 +154,7 @@ async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): 
   }
   req.emit('socket', socket); // lets the agent resume the paused socket
   socket.resume();
+  socket.setNoDelay(true);
   return socket;
 }
 
