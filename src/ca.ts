@@ -32,7 +32,11 @@ function signCertificate(cert: forge.pki.Certificate, key: KeyObject): string {
   return pki.certificateToPem(cert);
 }
 
-/** NameConstraints: permitted dNSName subtrees for the hosts; all IPv4/IPv6 addresses excluded. */
+/**
+ * NameConstraints: permitted dNSName subtrees for the hosts. A permitted `github.com` would also admit
+ * `api.github.com`, so each host's subdomains (`.github.com`) are excluded unless another rule host lies
+ * under it; all IPv4/IPv6 addresses are excluded.
+ */
 function nameConstraints(hosts: readonly string[]): forge.asn1.Asn1 {
   const C = asn1.Class;
   const subtree = (name: forge.asn1.Asn1) => asn1.create(C.UNIVERSAL, asn1.Type.SEQUENCE, true, [name]);
@@ -40,7 +44,11 @@ function nameConstraints(hosts: readonly string[]): forge.asn1.Asn1 {
   const ip = (bytes: number) => asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(bytes));
   return asn1.create(C.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(C.CONTEXT_SPECIFIC, 0, true, hosts.map((h) => subtree(dns(h)))),
-    asn1.create(C.CONTEXT_SPECIFIC, 1, true, [subtree(ip(8)), subtree(ip(32))]),
+    asn1.create(C.CONTEXT_SPECIFIC, 1, true, [
+      ...hosts.filter((h) => !hosts.some((o) => o.endsWith(`.${h}`))).map((h) => subtree(dns(`.${h}`))),
+      subtree(ip(8)),
+      subtree(ip(32)),
+    ]),
   ]);
 }
 

@@ -26,11 +26,15 @@ function probe(url: URL, agents: TargetAgents, timeoutMs: number): Promise<{ sta
       agent: secure ? agents.https : agents.http,
       headers: { 'user-agent': 'detour-check', accept: '*/*' },
     });
-    const timer = setTimeout(() => {
-      const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no answer within ${timeoutMs} ms`);
-      req.destroy(e);
-      resolve({ error: e });
-    }, timeoutMs);
+    // Connecting has its own timeout (E_CONNECT_TIMEOUT from the dialer); this one starts once connected.
+    let timer: NodeJS.Timeout | undefined;
+    req.on('socket', () => {
+      timer = setTimeout(() => {
+        const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no answer within ${timeoutMs} ms`);
+        req.destroy(e);
+        resolve({ error: e });
+      }, timeoutMs);
+    });
     req.on('response', (res) => {
       clearTimeout(timer);
       res.resume(); // the body is not needed; draining returns the socket to the pool

@@ -2,6 +2,7 @@
 // One promise settles when the child is gone, with the status detour should exit with.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { isatty } from 'node:tty';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
@@ -16,7 +17,15 @@ export function runChild(command: string, args: readonly string[], env: NodeJS.P
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', env });
     const received = new Map<string, number>();
+    // On a terminal, Ctrl-C and Ctrl-\ already reach the child: the terminal signals the whole foreground
+    // process group. Forwarding them would deliver each twice (and an interactive `detour -- bash` would be
+    // killed by two Ctrl-Cs at its prompt), so only signals that cannot have come from the keyboard are
+    // forwarded there. Elsewhere (CI, scripts, `kill PID`) every signal is forwarded.
+    // tty.isatty, not process.stdin.isTTY: touching process.stdin would open it here, and a pipe shared
+    // with the child can be switched to non-blocking under the child's feet.
+    const keyboard = new Set<string>(isatty(0) ? ['SIGINT', 'SIGQUIT'] : []);
     const onSignal = (sig: NodeJS.Signals) => {
+      if (keyboard.has(sig)) return;
       const n = (received.get(sig) ?? 0) + 1;
       received.set(sig, n);
       // The same signal twice means "really stop": a child that ignores it is killed.

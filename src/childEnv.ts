@@ -3,6 +3,7 @@
 import type { DirectList } from './patterns.js';
 import { splitList } from './patterns.js';
 import { noProxyPattern } from './patterns.js';
+import { goSettings } from './goenv.js';
 
 export interface ChildFacts {
   readonly proxyUrl: string;
@@ -84,11 +85,15 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   env[`GIT_CONFIG_VALUE_${n}`] = f.proxyUrl;
 
   // Go: private modules are never asked of any proxy by the go command itself.
+  // The base is what go itself would use, its env file included: the variable set here hides that file.
   const own = f.direct.ownSources;
   if (own.length) {
-    env.GOPRIVATE = appendList(parentEnv.GOPRIVATE, own);
-    if (parentEnv.GONOPROXY !== undefined) env.GONOPROXY = appendList(parentEnv.GONOPROXY, own);
-    if (parentEnv.GONOSUMDB !== undefined) env.GONOSUMDB = appendList(parentEnv.GONOSUMDB, own);
+    const go = goSettings(parentEnv);
+    env.GOPRIVATE = appendList(go('GOPRIVATE'), own);
+    for (const name of ['GONOPROXY', 'GONOSUMDB'] as const) {
+      const base = go(name);
+      if (base !== undefined) env[name] = appendList(base, own);
+    }
   }
   return env;
 }

@@ -94,7 +94,8 @@ function reserving(agent: http.Agent, create: Create): Create {
   return (o, cb) => {
     const key = (o as { _agentKey?: string })._agentKey;
     if (key === undefined) return create(o, cb);
-    const placeholder = { writable: true };
+    // Agent.destroy() calls destroy() on every entry of `sockets`, placeholders included.
+    const placeholder = { writable: true, destroy: () => undefined };
     (a.sockets[key] ??= []).push(placeholder);
     a.totalSocketCount++;
     return create(o, (err, s) => {
@@ -106,7 +107,7 @@ function reserving(agent: http.Agent, create: Create): Create {
         if (!list!.length) delete a.sockets[key];
       }
       cb(err, s);
-      if (err) a.removeSocket({ writable: true }, o);
+      if (err) a.removeSocket({ writable: true, destroy: () => undefined }, o);
     });
   };
 }
@@ -194,9 +195,16 @@ function attempt(
   ctx: ForwardContext,
   body: { sent: boolean },
   client: ClientState,
+  originalHost: string,
 ): Promise<Outcome> {
   return new Promise((resolve) => {
     const headers = stripHopByHop(req.headers);
+    // The client's credentials are for the host it asked (npm's registry token, git's Basic auth): never
+    // hand them to a mirror on another host, as curl and Go drop them on a cross-host redirect.
+    if (target.host !== originalHost) {
+      delete headers.authorization;
+      delete headers.cookie;
+    }
     headers.host = target.host;
     const secure = target.protocol === 'https:';
     const upstream = (secure ? https : http).request({
@@ -222,24 +230,44 @@ function attempt(
       clock.socket = performance.now();
       clock.reused = upstream.reusedSocket;
       clock.dial = dialClocks.get(socket as Socket);
-      firstByte = setTimeout(() => {
-        const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
-        upstream.destroy(e);
-        settle({ error: e });
-      }, ctx.timeouts.firstByteMs);
       socket.setTimeout(ctx.timeouts.idleMs);
       if (hasBody(req)) {
         body.sent = true;
         req.pipe(upstream);
       } else upstream.end();
     });
-    upstream.on('finish', () => (clock.sent = performance.now()));
+    // First byte is counted from the end of the request: an upload may take as long as it takes (a stalled
+    // one is the idle timeout's business).
+    upstream.on('finish', () => {
+      clock.sent = performance.now();
+      if (settled) return;
+      firstByte = setTimeout(() => {
+        const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
+        upstream.destroy(e);
+        settle({ error: e });
+      }, ctx.timeouts.firstByteMs);
+    });
+    upstream.on('timeout', () => {
+      // Nothing moved on the socket for idleMs while the request was still being sent: a stalled upload.
+      // Once it is sent, waiting for the answer is the first-byte timer's business.
+      if (settled || clock.sent !== undefined) return;
+      const e = new TargetError('E_IDLE_TIMEOUT', `${target.host} stalled for ${ctx.timeouts.idleMs} ms before answering`);
+      upstream.destroy(e);
+      settle({ error: e });
+    });
     upstream.on('response', (res) => {
       clock.headers = performance.now();
       settle({ res, upstream });
     });
     upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
   });
+}
+
+/** Reads a refused answer to its end so the socket can be reused; one that stalls is dropped instead. */
+function drain(res: http.IncomingMessage, ms: number): void {
+  const timer = setTimeout(() => res.destroy(), ms);
+  res.once('close', () => clearTimeout(timer));
+  res.resume();
 }
 
 function errorBody(plan: ForwardPlan, method: string, attempts: readonly Attempt[]): string {
@@ -290,8 +318,8 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   for (let i = 0; i < plan.targets.length; i++) {
     const t = plan.targets[i]!;
     if (last && (!fallsThrough(last, t.via) || body.sent)) break;
-    if (last && 'res' in last) last.res.resume(); // drain the refused answer so its socket returns to the pool
-    last = await attempt(req, t.url, ctx, body, client);
+    if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
+    last = await attempt(req, t.url, ctx, body, client, plan.original.host);
     attempts.push(
       'error' in last
         ? { target: t.label, url: t.url.href, error: { code: last.error.code, message: last.error.message } }
@@ -307,7 +335,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
 
   const exhausted = attempts.length === plan.targets.length && isFailure(last);
   if (exhausted && plan.exhaustedStatus !== undefined) {
-    if ('res' in last) last.res.resume();
+    if ('res' in last) drain(last.res, ctx.timeouts.idleMs);
     const text = errorBody(plan, method, attempts);
     res.writeHead(plan.exhaustedStatus, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);

@@ -2,7 +2,7 @@
 // entry of its own kind. No bodies; credentials and cookies redacted. The file is valid JSON after every
 // entry: each one is written over the closing brackets, followed by them again, in one positional write,
 // so a run that ends in any way (child crash, signal, detour killed between writes) leaves a loadable file.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { STATUS_CODES } from 'node:http';
 import { ConfigError } from './errors.js';
@@ -128,7 +128,9 @@ export class HarWriter implements RecordSink {
   static open(file: string, version: string): HarWriter {
     try {
       mkdirSync(dirname(file), { recursive: true });
-      return new HarWriter(openSync(file, 'w', 0o600), file, version);
+      const fd = openSync(file, 'w', 0o600);
+      fchmodSync(fd, 0o600); // the mode above applies only to a file that did not exist yet
+      return new HarWriter(fd, file, version);
     } catch (e) {
       throw new ConfigError(`cannot write --trace ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

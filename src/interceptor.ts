@@ -20,7 +20,7 @@ export class Interceptor {
     handler: InterceptedHandler,
     private readonly warn: (msg: string) => void,
   ) {
-    this.inner = http.createServer({ keepAlive: true }, (req, res) => {
+    this.inner = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
       const authority = this.hostOf.get(req.socket) ?? req.headers.host ?? '';
       let url: URL | undefined;
       try {

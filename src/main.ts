@@ -1,5 +1,6 @@
 // The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
 import { randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
@@ -45,7 +46,14 @@ async function openLog(file: string | undefined): Promise<Logger | undefined> {
   if (!file) return undefined;
   const { pino } = await import('pino'); // loaded only when asked for: start-up time matters
   // Synchronous: a CLI that exits right after the child must not lose its last lines.
-  return pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true }));
+  // 0600 like the trace: the log names every URL the command asked for.
+  const log = pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true, mode: 0o600 }));
+  try {
+    chmodSync(file, 0o600); // an existing file keeps its mode otherwise
+  } catch {
+    // pino reports an unusable path itself
+  }
+  return log;
 }
 
 function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): OutboundSettings {

@@ -94,11 +94,12 @@ function upstreamFor(u: Upstream, host: string, secure: boolean): URL | undefine
 }
 
 /** Wraps a pending connection attempt with the connect timeout; a late socket is destroyed. */
-function withTimeout(p: Promise<net.Socket>, ms: number, what: string): Promise<net.Socket> {
+function withTimeout(p: Promise<net.Socket>, ms: number, what: string, abandon: () => void): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let done = false;
     const timer = setTimeout(() => {
       done = true;
+      abandon(); // stop the OS retrying a connect nobody waits for any more
       reject(new TargetError('E_CONNECT_TIMEOUT', `connect to ${what} timed out after ${ms} ms`));
     }, ms);
     p.then(
@@ -115,16 +116,17 @@ function withTimeout(p: Promise<net.Socket>, ms: number, what: string): Promise<
   });
 }
 
-function directTcp(hp: HostPort, what: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    // No Nagle: small requests and TLS records must not wait for the previous segment's ACK.
-    const s = net.connect({ host: hp.host, port: hp.port, noDelay: true });
-    s.once('connect', () => {
-      s.removeAllListeners('error');
-      resolve(s);
+function directTcp(hp: HostPort, what: string): { socket: net.Socket; ready: Promise<net.Socket> } {
+  // No Nagle: small requests and TLS records must not wait for the previous segment's ACK.
+  const socket = net.connect({ host: hp.host, port: hp.port, noDelay: true });
+  const ready = new Promise<net.Socket>((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
     });
-    s.once('error', (e) => reject(toTargetError(e, what)));
+    socket.once('error', (e) => reject(toTargetError(e, what)));
   });
+  return { socket, ready };
 }
 
 /** One CONNECT (or SOCKS) hop through the upstream proxy, using proxy-agent's agent for that scheme. */
@@ -163,8 +165,9 @@ export function dialTcp(settings: OutboundSettings, host: string, port: number, 
   const hp = applyConnectTo(settings.connectTo, host, port);
   const proxy = upstreamFor(settings.upstream, host, secure);
   const what = hp.host === host && hp.port === port ? `${host}:${port}` : `${host}:${port} (via ${hp.host}:${hp.port})`;
-  const attempt = proxy ? viaUpstream(proxy, hp, settings.roots) : directTcp(hp, what);
-  return withTimeout(attempt, settings.timeoutMs, what);
+  if (proxy) return withTimeout(viaUpstream(proxy, hp, settings.roots), settings.timeoutMs, what, () => undefined);
+  const direct = directTcp(hp, what);
+  return withTimeout(direct.ready, settings.timeoutMs, what, () => direct.socket.destroy());
 }
 
 /** TLS over dialTcp; the name check uses the original host, never the --connect-to address. */

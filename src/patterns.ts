@@ -1,3 +1,5 @@
+import { goSettings } from './goenv.js';
+
 // Private-host patterns: --direct (GOPRIVATE glob syntax) plus the parent's GOPRIVATE, GONOPROXY and NO_PROXY.
 // A match means: never decrypted, never sent to a mirror.
 
@@ -73,9 +75,10 @@ export class DirectList {
 
   static from(direct: string[], parentEnv: NodeJS.ProcessEnv): DirectList {
     const own = direct.flatMap(splitList).map(goPattern);
+    const go = goSettings(parentEnv);
     const inherited = [
-      ...splitList(parentEnv.GOPRIVATE).map(goPattern),
-      ...splitList(parentEnv.GONOPROXY).map(goPattern),
+      ...splitList(go('GOPRIVATE')).map(goPattern),
+      ...splitList(go('GONOPROXY')).map(goPattern),
       ...splitList(parentEnv.NO_PROXY ?? parentEnv.no_proxy)
         .map(noProxyPattern)
         .filter((p): p is Pattern => p !== undefined),

@@ -41,8 +41,10 @@ function goDecode(p: string): string {
   return decodeURIComponent(p).replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** proxy.golang.org/<module>/@v/... or /<module>/@latest */
+/** proxy.golang.org/<module>/@v/... or /<module>/@latest, and sumdb lookups proxied through it. */
 function goproxyModule(path: string): string | undefined {
+  const lookup = /^\/sumdb\/[^/]+\/lookup\/(.+)@[^@/]+$/.exec(path);
+  if (lookup) return goDecode(lookup[1]!);
   const m = /^\/(.+?)\/@(v\/|latest$)/.exec(path);
   return m ? goDecode(m[1]!) : undefined;
 }

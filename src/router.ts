@@ -35,7 +35,8 @@ export function decideRequest(routing: Routing, url: URL): RequestDecision {
 
   let module: string | undefined;
   try {
-    module = match.rule.moduleOf?.(match.suffix.split('?')[0]!);
+    // The whole path, not the part after the rule's prefix: a module path starts at the host's root.
+    module = match.rule.moduleOf?.(url.pathname);
   } catch {
     // A path no go command would send (bad %-escapes): nothing to ask a mirror about.
     return { action: 'block', reason: `malformed module path in ${url.pathname}` };

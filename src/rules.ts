@@ -135,7 +135,7 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
   if (!HOST_RE.test(host)) throw new ConfigError(`invalid host ${JSON.stringify(host)} in mirror rule ${JSON.stringify(spec)}`);
   const chain = parseChain(chainText, spec, () => undefined);
   // A raw rule on a preset's host keeps that host's privacy guard and metadata canonicalisation.
-  const known = presetRouteFor(host);
+  const known = presetRouteFor(host.split(':')[0]!);
   const pairs = new Map<string, Replacement[]>();
   for (const hop of chain) {
     if (hop.target.kind === 'mirror') pairs.set(hop.target.label, [{ from: hop.target.base.href.replace(/\/$/, ''), to: `https://${host}${pathPrefix}` }]);

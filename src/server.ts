@@ -11,6 +11,7 @@ import { Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
 import { openTunnel } from './tunnel.js';
+import { redactUrl } from './report.js';
 
 export interface ProxyServerOptions {
   readonly token: string;
@@ -89,7 +90,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       return;
     }
     forward(req, res, decision.plan, forwarding).catch((e: unknown) => {
-      opts.warn(`detour: internal error forwarding ${url.href}: ${(e as Error).stack ?? String(e)}`);
+      opts.warn(`detour: internal error forwarding ${redactUrl(url.href)}: ${(e as Error).stack ?? String(e)}`);
       if (!res.headersSent) plainAnswer(res, 502, 'detour: internal error\n');
       else res.destroy();
     });
@@ -97,7 +98,8 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
 
   const interceptor = new Interceptor(opts.ca, routeRequest, opts.warn);
 
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
+  // requestTimeout 0: Node's default (300 s) would cut an upload that simply takes long.
+  const server = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
     if (!authorised(req.headers['proxy-authorization'], expected)) {
       plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
       return;

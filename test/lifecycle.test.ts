@@ -419,7 +419,8 @@ t.test('the run CA: critical name constraints for the rule hosts only, CA:TRUE, 
   // The extension's body: from its heading to the next extension or the signature.
   const block = /X509v3 Name Constraints: critical\n([\s\S]*?)(?=\n\s*X509v3 |\n\s*Signature)/.exec(text.stdout)?.[1] ?? '';
   t.match(block, /Permitted:\s*\n\s*DNS:registry\.npmjs\.org\n/, 'permits DNS:registry.npmjs.org');
-  t.same(text.stdout.match(/DNS:\S+/g), ['DNS:registry.npmjs.org'], 'no other DNS name anywhere in the CA');
+  t.same(text.stdout.match(/DNS:\S+/g), ['DNS:registry.npmjs.org', 'DNS:.registry.npmjs.org'], 'no other DNS name anywhere in the CA');
+  t.match(block, /Excluded:\s*\n\s*DNS:\.registry\.npmjs\.org\n/, 'excludes its subdomains');
   t.match(text.stdout, /CA:TRUE/);
   t.match(text.stdout, /X509v3 Basic Constraints: critical/);
 
@@ -486,7 +487,7 @@ t.test('--ca-dir keeps the CA (dir 0700, key 0600), reuses it, replaces it for o
   t.equal(third.stdout, replaced, 'and the child trusts the new one');
   t.equal(mode(join(dir, 'ca-key.pem')).toString(8), '600', 'the new key is 0600 too');
   const text = await openssl(['x509', '-noout', '-text', '-in', join(dir, 'ca.pem')]);
-  t.same(text.stdout.match(/DNS:\S+/g), ['DNS:pypi.org'], 'its constraints name the new host');
+  t.same(text.stdout.match(/DNS:\S+/g), ['DNS:pypi.org', 'DNS:.pypi.org'], 'its constraints name the new host');
   t.same(leftovers(w), [], 'no run folder left either');
 });
 
