@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
-import { newRsaKey, takeCaKey, type KeyPair } from './keys.js';
+import { takeCaKey, takeLeafKey, type KeyPair } from './keys.js';
 import { ConfigError } from './errors.js';
 
 const { pki, asn1 } = forge;
@@ -92,7 +92,7 @@ export class CertificateAuthority {
 
   /** One leaf key per run, made in the background (start-up never waits for it). */
   prepareLeafKey(): Promise<KeyPair> {
-    this.leafKey ??= newRsaKey();
+    this.leafKey ??= takeLeafKey();
     return this.leafKey;
   }
 
