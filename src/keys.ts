@@ -1,5 +1,5 @@
 // RSA-2048 keys from node:crypto (native). The CA key is wanted at start-up and is begun before the CLI
-// loads; the leaf key is begun once the child runs and awaited only by the first interception.
+// loads; the leaf key is the other of the two raced below, awaited only by the first interception.
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 

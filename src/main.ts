@@ -125,9 +125,7 @@ export async function runCommand(command: string, args: readonly string[], confi
   );
 
   for (const s of EARLY_SIGNALS) process.off(s, early);
-  const child = runChild(command, args, env);
-  ca.prepareLeafKey().catch(() => undefined); // in the background, while the child starts
-  const result = await child;
+  const result = await runChild(command, args, env);
   if (result.error) stderr(result.error);
 
   await proxy.close();
