@@ -107,12 +107,14 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
     let url: URL;
     try {
       url = new URL(req.url ?? '');
-      if (url.protocol !== 'http:') throw new Error('not http');
+      // Absolute https:// too: some clients (axios among them) send `GET https://…` to an HTTP proxy
+      // instead of CONNECT; detour then makes the TLS connection itself, verified as always.
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
-      plainAnswer(res, 400, 'detour: this is a forward proxy; send absolute http:// URLs or CONNECT\n', { connection: 'close' });
+      plainAnswer(res, 400, 'detour: this is a forward proxy; send absolute http(s):// URLs or CONNECT\n', { connection: 'close' });
       return;
     }
-    if (isSelf(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port) || 80)) {
+    if (isSelf(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port) || (url.protocol === 'https:' ? 443 : 80))) {
       plainAnswer(res, 403, 'detour: refusing a request addressed to the proxy itself\n', { connection: 'close' });
       return;
     }

@@ -82,3 +82,21 @@ t.test('--trace and --log-file are 0600 even when the file existed', async (t) =
   t.equal(statSync(har).mode & 0o777, 0o600);
   t.equal(statSync(log).mode & 0o777, 0o600);
 });
+
+t.test('absolute-form https:// requests (as axios sends them) are routed like decrypted ones', async (t) => {
+  const w = await makeWorld(t);
+  const mirror = await w.https('mirror.test', answer(200, 'from mirror'));
+  const origin = await w.https('example.org', answer(200, 'from origin'));
+  // A plain-HTTP request to the proxy whose target is an https:// URL, the way axios's proxy support works.
+  const script = `
+    const http = require('node:http');
+    const u = new URL(process.env.DETOUR_PROXY);
+    const auth = 'Basic ' + Buffer.from(decodeURIComponent(u.username) + ':' + decodeURIComponent(u.password)).toString('base64');
+    const get = (target) => new Promise((resolve) => http.get({ host: u.hostname, port: u.port, path: target, headers: { 'proxy-authorization': auth, host: new URL(target).host } },
+      (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(res.statusCode + ' ' + b)); }));
+    (async () => { console.log(await get('https://registry.npmjs.org/pkg')); console.log(await get('https://example.org/x')); })();`;
+  const r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://mirror.test', '--', process.execPath, '-e', script], { env: { NODE_OPTIONS: '' } });
+  t.equal(r.stdout, '200 from mirror\n200 from origin\n', r.stderr);
+  t.equal(mirror.requests[0]!.url, '/pkg');
+  t.equal(origin.requests[0]!.url, '/x', 'a host without a rule is fetched over verified TLS');
+});
