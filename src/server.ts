@@ -100,6 +100,11 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
 
   // requestTimeout 0: Node's default (300 s) would cut an upload that simply takes long.
   const server = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    // Node's parser lets "HTTP/0.9" (or 2.x) request lines through; only HTTP/1.x is forwarded.
+    if (req.httpVersionMajor !== 1) {
+      plainAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });
+      return;
+    }
     if (!authorised(req.headers['proxy-authorization'], expected)) {
       plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
       return;
