@@ -1,8 +1,6 @@
 // The child's environment (DESIGN §2): proxy, trust, git and Go settings in the child alone.
 // Pure: a function of the parent's environment and the run's facts.
-import type { DirectList } from './patterns.js';
-import { splitList } from './patterns.js';
-import { noProxyPattern } from './patterns.js';
+import { noProxyPattern, splitList, type DirectList } from './patterns.js';
 import { goSettings } from './goenv.js';
 
 export interface ChildFacts {

@@ -57,12 +57,13 @@ async function openLog(file: string | undefined): Promise<Logger | undefined> {
 }
 
 function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): OutboundSettings {
-  const roots = outboundRoots(parentEnv, config.extraRoots);
+  // Both lazy: a run that makes no outbound TLS connection never reads or parses the root store.
+  const roots = once(() => outboundRoots(parentEnv, config.extraRoots));
   return {
     connectTo: config.connectTo,
     upstream: config.upstream,
     roots,
-    tlsContext: once(() => createSecureContext({ ca: roots, minVersion: 'TLSv1.2' })),
+    tlsContext: once(() => createSecureContext({ ca: [...roots()], minVersion: 'TLSv1.2' })),
     timeoutMs: config.timeoutMs,
   };
 }

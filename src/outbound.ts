@@ -28,8 +28,8 @@ export type Upstream =
 export interface OutboundSettings {
   readonly connectTo: readonly ConnectTo[];
   readonly upstream: Upstream;
-  /** PEM roots for outbound TLS: the system's plus --upstream-ca. */
-  readonly roots: readonly string[];
+  /** PEM roots for outbound TLS: the system's plus --upstream-ca (read on first use). */
+  readonly roots: () => readonly string[];
   /** The same roots, parsed once and on first use: parsing ~150 certificates costs ~50 ms of start-up. */
   readonly tlsContext: () => tls.SecureContext;
   /** Connect (TCP + proxy hop + TLS) timeout. */
@@ -165,7 +165,7 @@ export function dialTcp(settings: OutboundSettings, host: string, port: number, 
   const hp = applyConnectTo(settings.connectTo, host, port);
   const proxy = upstreamFor(settings.upstream, host, secure);
   const what = hp.host === host && hp.port === port ? `${host}:${port}` : `${host}:${port} (via ${hp.host}:${hp.port})`;
-  if (proxy) return withTimeout(viaUpstream(proxy, hp, settings.roots), settings.timeoutMs, what, () => undefined);
+  if (proxy) return withTimeout(viaUpstream(proxy, hp, settings.roots()), settings.timeoutMs, what, () => undefined);
   const direct = directTcp(hp, what);
   return withTimeout(direct.ready, settings.timeoutMs, what, () => direct.socket.destroy());
 }

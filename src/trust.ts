@@ -9,14 +9,9 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 
 /** The roots the child would have used: the parent's SSL_CERT_FILE, else the system bundle, else Node's. */
 export function parentRootsPem(parentEnv: NodeJS.ProcessEnv): string {
-  const candidates = [parentEnv.SSL_CERT_FILE, ...SYSTEM_BUNDLES].filter((f): f is string => !!f);
-  for (const file of candidates) {
-    try {
-      const text = readFileSync(file, 'utf8');
-      if (text.includes('-----BEGIN CERTIFICATE-----')) return text.endsWith('\n') ? text : text + '\n';
-    } catch {
-      // try the next one
-    }
+  for (const file of [parentEnv.SSL_CERT_FILE, ...SYSTEM_BUNDLES]) {
+    const text = readPem(file);
+    if (text) return text;
   }
   return rootCertificates.join('\n') + '\n';
 }
