@@ -9,7 +9,8 @@
 // Variants: direct (curl straight to the mirror), detour rewrite (decrypt + mirror rule), detour tunnel (no
 // rule for the host: blind CONNECT), and mitmdump --map-remote with stream_large_bodies when installed.
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
-// pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm.
+// pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm, --only S1|S2|S3,
+// --variant <part of a variant's name>, --cpu-prof <dir> (detour writes a V8 CPU profile per run there).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -22,8 +23,15 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const runs = Number(args[args.indexOf('--runs') + 1]) || (quick ? 2 : 3);
 const BULK = (quick ? 64 : 512) * 1024 * 1024;
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const only = option('--only');
+const variantFilter = option('--variant');
+const cpuProf = option('--cpu-prof');
 const SMALL_COUNT = 2000;
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// Profiling runs go through node itself so that it can take --cpu-prof; the shebang's flag is repeated.
+const detourCmd = cpuProf ? process.execPath : cliPath;
+const detourPre = cpuProf ? ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', cpuProf, cliPath] : [];
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'detour-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -39,7 +47,20 @@ function pki() {
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=bench');
   writeFileSync(join(work, 'ext.cnf'), 'subjectAltName=DNS:origin.bench.test,DNS:mirror.bench.test,IP:127.0.0.1\n');
   run('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1', '-extfile', 'ext.cnf');
-  return { ca: join(work, 'ca.pem'), cert: readFileSync(join(work, 'leaf.pem')), key: readFileSync(join(work, 'leaf.key')) };
+  return { ca: join(work, 'ca.pem'), userTrust: withSystemRoots(join(work, 'ca.pem')), cert: readFileSync(join(work, 'leaf.pem')), key: readFileSync(join(work, 'leaf.key')) };
+}
+
+// What a user's curl verifies against: the system roots, plus (here) the test CA standing in for the public CA
+// of a real mirror. curl with OpenSSL 3 parses such a bundle for every new connection (~26 ms here), and so does
+// the child under detour, whose bundle is the same roots plus detour's CA. A one-certificate --cacert would
+// spare only the direct run that cost; that variant is kept as "direct (test CA only)" for comparison.
+const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+function withSystemRoots(caFile) {
+  const file = `${caFile}.with-system-roots.pem`;
+  let system = '';
+  try { system = readFileSync(SYSTEM_BUNDLE, 'utf8'); } catch { /* no system bundle: the CA alone */ }
+  writeFileSync(file, system + readFileSync(caFile, 'utf8'));
+  return file;
 }
 
 // ---- servers: origin and mirror, with optional emulated latency ----
@@ -160,17 +181,19 @@ const elapsedMs = (stdout) => Number(/elapsed (\d+)/.exec(stdout)?.[1]) / 1000;
 const hwm = (stdout) => Number(/VmHWM:\s+(\d+) kB/.exec(stdout)?.[1] ?? 0) / 1024;
 
 function variants(ctx) {
-  const direct = `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${ctx.tls.ca}`;
+  const direct = (trust) => `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${trust}`;
+  const directRun = (trust) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', direct(trust)) : curlSmall('https://mirror.bench.test', direct(trust))]);
   const list = [
-    { name: 'direct', expectMirror: true, run: (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', direct) : curlSmall('https://mirror.bench.test', direct)]) },
-    { name: 'detour rewrite', expectMirror: true, run: (kind) => timed(cli, [...detourArgs(ctx, 'origin.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
-    { name: 'detour tunnel', expectMirror: true, run: (kind) => timed(cli, [...detourArgs(ctx, 'unrelated.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', '') + peakSuffix : curlSmall('https://mirror.bench.test', '')]) },
+    { name: 'direct', expectMirror: true, run: directRun(ctx.tls.userTrust) },
+    { name: 'direct (test CA only)', expectMirror: true, run: directRun(ctx.tls.ca) },
+    { name: 'detour rewrite', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'origin.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
+    { name: 'detour tunnel', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'unrelated.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', '') + peakSuffix : curlSmall('https://mirror.bench.test', '')]) },
   ];
   if (ctx.mitm) {
-    const via = `-x http://127.0.0.1:${ctx.mitm.port} --cacert ${ctx.mitm.caFile}`;
+    const via = `-x http://127.0.0.1:${ctx.mitm.port} --cacert ${withSystemRoots(ctx.mitm.caFile)}`;
     list.push({ name: 'mitmdump (map-remote, streaming)', expectMirror: true, mitm: true, run: (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', via) + `; grep VmHWM /proc/${ctx.mitm.child.pid}/status` : curlSmall('https://origin.bench.test', via)]) });
   }
-  return list;
+  return variantFilter ? list.filter((v) => v.name.includes(variantFilter)) : list;
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN; };
@@ -193,14 +216,16 @@ async function main() {
   for (let r = 0; r < runs; r++) {
     for (const v of list) {
       let before = { m: mirror.count, o: origin.count };
-      const bulk = await v.run('bulk');
-      check(v, before, 1);
-      const bytes = Number(bulk.stdout.split('\n')[0]);
-      if (bytes !== BULK) throw new Error(`${v.name}: downloaded ${bytes} of ${BULK} bytes`);
-      record('S1 bulk MB/s', v.name, BULK / 1e6 / (elapsedMs(bulk.stdout) / 1000));
-      if (hwm(bulk.stdout)) record('S1 peak RSS MiB', v.name, hwm(bulk.stdout));
+      if (!only || only === 'S1') {
+        const bulk = await v.run('bulk');
+        check(v, before, 1);
+        const bytes = Number(bulk.stdout.split('\n')[0]);
+        if (bytes !== BULK) throw new Error(`${v.name}: downloaded ${bytes} of ${BULK} bytes`);
+        record('S1 bulk MB/s', v.name, BULK / 1e6 / (elapsedMs(bulk.stdout) / 1000));
+        if (hwm(bulk.stdout)) record('S1 peak RSS MiB', v.name, hwm(bulk.stdout));
+      }
 
-      for (const latency of [false, true]) {
+      for (const latency of only && only !== 'S2' ? [] : [false, true]) {
         origin.latency = mirror.latency = latency;
         before = { m: mirror.count, o: origin.count };
         const s2 = await v.run('small');
@@ -211,9 +236,9 @@ async function main() {
     }
   }
   // S3: start-up, interleaved.
-  for (let r = 0; r < 20; r++) {
+  for (let r = 0; !cpuProf && (!only || only === 'S3') && r < 20; r++) {
     record('S3 start ms', 'true', (await timed('true', [])).ms);
-    record('S3 start ms', 'detour -- true', (await timed(cli, ['--no-upstream', '--', 'true'])).ms);
+    record('S3 start ms', 'detour -- true', (await timed(cliPath, ['--no-upstream', '--', 'true'])).ms);
   }
 
   const summary = Object.fromEntries(Object.entries(results).map(([s, byVariant]) => [s, Object.fromEntries(Object.entries(byVariant).map(([v, xs]) => [v, median(xs)]))]));
@@ -221,15 +246,16 @@ async function main() {
   const fmt = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(2)) : '–');
   let md = `| scenario | ${names.join(' | ')} |\n|---|${names.map(() => '---').join('|')}|\n`;
   for (const [s, o] of Object.entries(summary)) md += `| ${s} | ${names.map((n) => fmt(o[n])).join(' | ')} |\n`;
-  const d = summary['S1 bulk MB/s'];
-  const ratios = {
-    'tunnel / direct (bulk)': d['detour tunnel'] / d.direct,
-    'rewrite / direct (bulk)': d['detour rewrite'] / d.direct,
-    ...(ctx.mitm ? { 'rewrite / mitmdump (bulk)': d['detour rewrite'] / d['mitmdump (map-remote, streaming)'],
-      'mitmdump / rewrite (small, s)': summary['S2 small s']['mitmdump (map-remote, streaming)'] / summary['S2 small s']['detour rewrite'] } : {}),
-    'rewrite / direct (small with latency, s)': summary['S2 small s (latency)']['detour rewrite'] / summary['S2 small s (latency)'].direct,
-    'start-up extra ms': summary['S3 start ms']['detour -- true'] - summary['S3 start ms'].true,
-  };
+  const at = (scenario, variant) => summary[scenario]?.[variant] ?? NaN;
+  const mitmName = 'mitmdump (map-remote, streaming)';
+  const ratios = Object.fromEntries(Object.entries({
+    'tunnel / direct (bulk)': at('S1 bulk MB/s', 'detour tunnel') / at('S1 bulk MB/s', 'direct'),
+    'rewrite / direct (bulk)': at('S1 bulk MB/s', 'detour rewrite') / at('S1 bulk MB/s', 'direct'),
+    'rewrite / mitmdump (bulk)': at('S1 bulk MB/s', 'detour rewrite') / at('S1 bulk MB/s', mitmName),
+    'mitmdump / rewrite (small, s)': at('S2 small s', mitmName) / at('S2 small s', 'detour rewrite'),
+    'rewrite / direct (small with latency, s)': at('S2 small s (latency)', 'detour rewrite') / at('S2 small s (latency)', 'direct'),
+    'start-up extra ms': at('S3 start ms', 'detour -- true') - at('S3 start ms', 'true'),
+  }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
   md += `\nRatios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}\n`;
   md += `\n${runs} runs per variant (S3: 20), interleaved, medians; bulk ${BULK / 1024 / 1024} MiB; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.\n`;
   process.stdout.write(md);

@@ -116,9 +116,9 @@ function withTimeout(p: Promise<net.Socket>, ms: number, what: string, abandon: 
   });
 }
 
-function directTcp(hp: HostPort, what: string): { socket: net.Socket; ready: Promise<net.Socket> } {
+function directTcp(hp: HostPort, what: string, onread: net.OnReadOpts | undefined): { socket: net.Socket; ready: Promise<net.Socket> } {
   // No Nagle: small requests and TLS records must not wait for the previous segment's ACK.
-  const socket = net.connect({ host: hp.host, port: hp.port, noDelay: true });
+  const socket = net.connect({ host: hp.host, port: hp.port, noDelay: true, ...(onread && { onread }) });
   const ready = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => {
       socket.removeAllListeners('error');
@@ -160,13 +160,20 @@ async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): 
   return socket;
 }
 
-/** A TCP stream to host:port as the parent would reach it (after --connect-to). */
-export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean): Promise<net.Socket> {
+/**
+ * A TCP stream to host:port as the parent would reach it (after --connect-to). With `onread`, a direct
+ * connection delivers its reads there instead of as 'data' events (see tunnel.ts); a connection through an
+ * upstream proxy is made by proxy-agent and cannot, so `rawReads` tells the caller which it got.
+ */
+export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean): Promise<net.Socket>;
+export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean, onread: net.OnReadOpts): Promise<net.Socket & { rawReads?: true }>;
+export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean, onread?: net.OnReadOpts): Promise<net.Socket & { rawReads?: true }> {
   const hp = applyConnectTo(settings.connectTo, host, port);
   const proxy = upstreamFor(settings.upstream, host, secure);
   const what = hp.host === host && hp.port === port ? `${host}:${port}` : `${host}:${port} (via ${hp.host}:${hp.port})`;
   if (proxy) return withTimeout(viaUpstream(proxy, hp, settings.roots()), settings.timeoutMs, what, () => undefined);
-  const direct = directTcp(hp, what);
+  const direct = directTcp(hp, what, onread);
+  if (onread) Object.assign(direct.socket, { rawReads: true as const });
   return withTimeout(direct.ready, settings.timeoutMs, what, () => direct.socket.destroy());
 }
 
