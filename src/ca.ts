@@ -2,7 +2,7 @@
 // the X.509 structures, and the signature itself is made by node:crypto too (forge's pure-JS RSA is ~25 ms).
 // The CA carries a critical nameConstraints extension permitting only the mirrored hosts: stolen, it can
 // sign for nothing else. Leaf certificates are made on the first CONNECT to a host, then cached.
-import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -55,7 +55,16 @@ function nameConstraints(hosts: readonly string[]): forge.asn1.Asn1 {
   ]);
 }
 
-function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): string {
+/**
+ * RFC 5280's key identifier (SHA-1 of the RSAPublicKey), as a binary string for forge. Hashed by node:crypto:
+ * forge's own pure-JS SHA-1 took ~10 ms of start-up here, and as much again for each leaf.
+ */
+function keyIdentifier(key: KeyObject | string): string {
+  const der = createPublicKey(key).export({ type: 'pkcs1', format: 'der' });
+  return createHash('sha1').update(der).digest().toString('binary');
+}
+
+function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): { pem: string; cert: forge.pki.Certificate } {
   const cert = pki.createCertificate();
   cert.publicKey = pki.publicKeyFromPem(key.publicPem);
   cert.serialNumber = randomSerial();
@@ -70,15 +79,16 @@ function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): stri
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+    { id: '2.5.29.14', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, keyIdentifier(key.publicPem)) },
     { id: '2.5.29.30', critical: true, value: nameConstraints(hosts) },
   ]);
-  return signCertificate(cert, key.privateKey);
+  return { pem: signCertificate(cert, key.privateKey), cert };
 }
 
 export class CertificateAuthority {
   private readonly contexts = new Map<string, Promise<SecureContext>>();
   private readonly caCert: forge.pki.Certificate;
+  private readonly caKeyId: string;
   /** Leaves signed so far; kept for tests and the -v summary. */
   leavesIssued = 0;
 
@@ -89,8 +99,10 @@ export class CertificateAuthority {
     private readonly caKey: KeyObject,
     /** Hosts the CA may sign for (its name constraints). */
     readonly hosts: readonly string[],
+    caCert?: forge.pki.Certificate, // when just built: parsing the PEM again cost ~9 ms of start-up
   ) {
-    this.caCert = pki.certificateFromPem(certPem);
+    this.caCert = caCert ?? pki.certificateFromPem(certPem);
+    this.caKeyId = keyIdentifier(caKey);
   }
 
   /** One leaf key per run, made in the background (start-up never waits for it). */
@@ -102,7 +114,8 @@ export class CertificateAuthority {
   /** A fresh CA valid for a day, its key in memory only. Both keys are made in parallel. */
   static async ephemeral(hosts: readonly string[]): Promise<CertificateAuthority> {
     const caKey = await takeCaKey();
-    return new CertificateAuthority(buildCaCert(caKey, hosts, 1), caKey.privateKey, hosts);
+    const { pem, cert } = buildCaCert(caKey, hosts, 1);
+    return new CertificateAuthority(pem, caKey.privateKey, hosts, cert);
   }
 
   /**
@@ -139,12 +152,12 @@ export class CertificateAuthority {
       }
     }
     const caKey = await takeCaKey();
-    const certPem = buildCaCert(caKey, hosts, 30);
+    const { pem: certPem, cert } = buildCaCert(caKey, hosts, 30);
     writeFileSync(keyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     chmodSync(keyFile, 0o600);
     writeFileSync(certFile, certPem);
     writeFileSync(metaFile, JSON.stringify({ hosts: wanted }) + '\n');
-    return new CertificateAuthority(certPem, caKey.privateKey, hosts);
+    return new CertificateAuthority(certPem, caKey.privateKey, hosts, cert);
   }
 
   /** The TLS context presenting a leaf for `host`, signed on first use and cached. */
@@ -171,13 +184,12 @@ export class CertificateAuthority {
     cert.validity.notAfter = new Date(Math.min(Date.now() + DAY, this.caCert.validity.notAfter.getTime()));
     cert.setSubject([{ name: 'commonName', value: host }]);
     cert.setIssuer(this.caCert.subject.attributes);
-    const caKeyId = this.caCert.generateSubjectKeyIdentifier().getBytes();
     cert.setExtensions([
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: [{ type: 2, value: host }] },
-      { name: 'authorityKeyIdentifier', keyIdentifier: caKeyId },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.caKeyId },
     ]);
     this.leavesIssued++;
     return signCertificate(cert, this.caKey);

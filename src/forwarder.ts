@@ -5,9 +5,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { TargetError, toTargetError } from './errors.js';
 import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
+import { relay } from './relay.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type DialClock, type Reporter, type Route } from './report.js';
 import type { Separator } from './rules.js';
 
@@ -59,15 +60,13 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  // Runs twice per request: no Set or arrays unless a Connection header names more to drop.
+  const connection = headers.connection;
+  const named = connection ? new Set(connection.split(',').map((s) => s.trim().toLowerCase())) : undefined;
   const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k) || k.startsWith('proxy-')) continue;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k) || k.startsWith('proxy-')) continue;
     out[k] = v;
   }
   return out;
@@ -362,8 +361,8 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   socket?.on('timeout', onIdle);
   const edit = plan.modifyResponse?.(answer, chosen, plan.original);
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
-  const streams = [answer, ...(edit?.transforms ?? []), res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
-  pipeline(...streams, (err: NodeJS.ErrnoException | null) => {
+  const transforms = (edit?.transforms ?? []) as unknown as (Readable & Writable)[];
+  relay([answer, ...transforms, res], (err) => {
     res.off('close', onClose);
     socket?.off('timeout', onIdle); // the socket may go back to the pool and serve another request
     if (err) {
