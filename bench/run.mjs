@@ -6,8 +6,9 @@
 //             (40 ms before each TLS handshake, 20 ms before each response)
 //   S3 start  `detour -- true` vs `true`
 //
-// Variants: direct (curl straight to the mirror), detour rewrite (decrypt + mirror rule), detour tunnel (no
-// rule for the host: blind CONNECT), and mitmdump --map-remote with stream_large_bodies when installed.
+// Variants: direct (curl straight to the mirror), detour rewrite (decrypt + mirror rule), the node floor (the
+// least a Node MITM can do for the same job, bench/node-mitm.mjs), detour tunnel (no rule for the host: blind
+// CONNECT), and mitmdump --map-remote with stream_large_bodies when installed.
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm, --only S1|S2|S3,
 // --variant <part of a variant's name>, --cpu-prof <dir> (detour writes a V8 CPU profile per run there).
@@ -29,6 +30,7 @@ const variantFilter = option('--variant');
 const cpuProf = option('--cpu-prof');
 const SMALL_COUNT = 2000;
 const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const nodeMitm = fileURLToPath(new URL('./node-mitm.mjs', import.meta.url));
 // Profiling runs go through node itself so that it can take --cpu-prof; the shebang's flag is repeated.
 const detourCmd = cpuProf ? process.execPath : cliPath;
 const detourPre = cpuProf ? ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', cpuProf, cliPath] : [];
@@ -47,7 +49,8 @@ function pki() {
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=bench');
   writeFileSync(join(work, 'ext.cnf'), 'subjectAltName=DNS:origin.bench.test,DNS:mirror.bench.test,IP:127.0.0.1\n');
   run('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1', '-extfile', 'ext.cnf');
-  return { ca: join(work, 'ca.pem'), userTrust: withSystemRoots(join(work, 'ca.pem')), cert: readFileSync(join(work, 'leaf.pem')), key: readFileSync(join(work, 'leaf.key')) };
+  return { ca: join(work, 'ca.pem'), userTrust: withSystemRoots(join(work, 'ca.pem')), certFile: join(work, 'leaf.pem'), keyFile: join(work, 'leaf.key'),
+    cert: readFileSync(join(work, 'leaf.pem')), key: readFileSync(join(work, 'leaf.key')) };
 }
 
 // What a user's curl verifies against: the system roots, plus (here) the test CA standing in for the public CA
@@ -187,6 +190,8 @@ function variants(ctx) {
     { name: 'direct', expectMirror: true, run: directRun(ctx.tls.userTrust) },
     { name: 'direct (test CA only)', expectMirror: true, run: directRun(ctx.tls.ca) },
     { name: 'detour rewrite', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'origin.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
+    // The floor: a minimal Node MITM doing the rewrite's job, run the same way (bench/node-mitm.mjs).
+    { name: 'node floor (minimal MITM)', expectMirror: true, run: (kind) => timed(process.execPath, [nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
     { name: 'detour tunnel', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'unrelated.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', '') + peakSuffix : curlSmall('https://mirror.bench.test', '')]) },
   ];
   if (ctx.mitm) {
