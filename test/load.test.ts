@@ -193,7 +193,7 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
   if (!s) return;
   const fill = s.samples.find((x) => x.at === FILL);
   if (!fill) {
-    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}`);
+    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}; ${s.ok} ok, errors ${JSON.stringify(s.errors)}`);
     return;
   }
   t.comment(
