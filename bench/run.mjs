@@ -62,7 +62,7 @@ function withSystemRoots(caFile) {
   const file = `${caFile}.with-system-roots.pem`;
   let system = '';
   try { system = readFileSync(SYSTEM_BUNDLE, 'utf8'); } catch { /* no system bundle: the CA alone */ }
-  writeFileSync(file, system + readFileSync(caFile, 'utf8'));
+  writeFileSync(file, `${system.replace(/\n?$/, '\n')}${readFileSync(caFile, 'utf8')}`);
   return file;
 }
 
@@ -191,7 +191,7 @@ function variants(ctx) {
     { name: 'direct (test CA only)', expectMirror: true, run: directRun(ctx.tls.ca) },
     { name: 'detour rewrite', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'origin.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
     // The floor: a minimal Node MITM doing the rewrite's job, run the same way (bench/node-mitm.mjs).
-    { name: 'node floor (minimal MITM)', expectMirror: true, run: (kind) => timed(process.execPath, [nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
+    { name: 'node floor (minimal MITM)', expectMirror: true, run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
     { name: 'detour tunnel', expectMirror: true, run: (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, 'unrelated.bench.test=https://mirror.bench.test'), 'bash', '-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', '') + peakSuffix : curlSmall('https://mirror.bench.test', '')]) },
   ];
   if (ctx.mitm) {
@@ -259,13 +259,18 @@ async function main() {
     'rewrite / mitmdump (bulk)': at('S1 bulk MB/s', 'detour rewrite') / at('S1 bulk MB/s', mitmName),
     'mitmdump / rewrite (small, s)': at('S2 small s', mitmName) / at('S2 small s', 'detour rewrite'),
     'rewrite / direct (small with latency, s)': at('S2 small s (latency)', 'detour rewrite') / at('S2 small s (latency)', 'direct'),
+    'tunnel / direct with test CA only (bulk)': at('S1 bulk MB/s', 'detour tunnel') / at('S1 bulk MB/s', 'direct (test CA only)'),
+    'rewrite / direct with test CA only (small with latency, s)': at('S2 small s (latency)', 'detour rewrite') / at('S2 small s (latency)', 'direct (test CA only)'),
+    'node floor / direct (small with latency, s)': at('S2 small s (latency)', 'node floor (minimal MITM)') / at('S2 small s (latency)', 'direct'),
     'start-up extra ms': at('S3 start ms', 'detour -- true') - at('S3 start ms', 'true'),
   }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
   md += `\nRatios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}\n`;
   md += `\n${runs} runs per variant (S3: 20), interleaved, medians; bulk ${BULK / 1024 / 1024} MiB; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.\n`;
   process.stdout.write(md);
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, summary, ratios, raw: results }, null, 2) + '\n');
+  // A filtered or profiled run does not replace the full results.
+  const partial = only || variantFilter || cpuProf;
+  writeFileSync(join(outDir, partial ? 'results-partial.json' : 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, summary, ratios, raw: results }, null, 2) + '\n');
   origin.close();
   mirror.close();
   cleanupChildren();

@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { ConfigError } from './errors.js';
 import { resolveConfig, type Options } from './config.js';
-import { runCheck, runCommand } from './main.js';
+import { packageVersion, runCheck, runCommand } from './main.js';
 import { presetsJson, presetsText } from './presetsTable.js';
 
 const USAGE = `detour [options] [--] <command> [args...]   run <command> through a temporary mirror proxy
@@ -38,7 +38,10 @@ function parser(argv: string[]) {
     .option('json', { type: 'boolean', hidden: true })
     .strictOptions()
     .help()
-    .version()
+    // Given, not looked up: yargs would search for package.json from its own file, which is now the bundle.
+    .version(packageVersion())
+    // Help and errors in English whatever LANG says: yargs' translations are not in the bundle.
+    .detectLocale(false)
     .wrap(100)
     .fail((msg, err) => {
       throw err ?? new ConfigError(msg);

@@ -63,7 +63,8 @@ export function rsaKeyFromPrimes(a: bigint, b: bigint): KeyPair | undefined {
 // A pair that fails the checks (about 1 in 32,000) is replaced by a fresh one; ten tries bound the loop.
 async function rsaKey(first: Promise<bigint>, second: Promise<bigint>): Promise<KeyPair> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const key = rsaKeyFromPrimes(await first, await second);
+    const [p, q] = await Promise.all([first, second]); // both awaited: a failure of either is handled
+    const key = rsaKeyFromPrimes(p, q);
     if (key) return key;
     [first, second] = [randomPrime(), randomPrime()];
   }

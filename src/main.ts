@@ -34,7 +34,8 @@ function nodePreload(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-function packageVersion(): string {
+/** detour's own version, from its package.json (next to dist/, where the bundle runs from). */
+export function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '';
   } catch {

@@ -70,7 +70,13 @@ export async function openTunnel(
     reporter.record({ kind: 'tunnel', method: 'CONNECT', url, route, attempts: [], status: 200, bytes, ms: Date.now() - started });
   };
   target.on('error', () => undefined); // 'close' follows and ends both sides
-  target.on('close', finish);
+  // A target that closed cleanly leaves the client what is still queued for it: destroying the client at once
+  // would drop that tail (only the piped path can have one; the reused buffer is read only when none is left).
+  target.on('close', (hadError: boolean) => {
+    if (hadError || client.destroyed || client.writableLength === 0) return finish();
+    client.end();
+    client.once('finish', finish);
+  });
   client.on('close', finish);
   client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   if (head.length) target.write(head);

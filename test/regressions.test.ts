@@ -1,7 +1,7 @@
 // Regression tests for defects found in review; each names what went wrong before the fix.
 import t from 'tap';
 import net from 'node:net';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answer, CURL, makeWorld } from './fixtures/detour.js';
 
@@ -99,4 +99,13 @@ t.test('absolute-form https:// requests (as axios sends them) are routed like de
   t.equal(r.stdout, '200 from mirror\n200 from origin\n', r.stderr);
   t.equal(mirror.requests[0]!.url, '/pkg');
   t.equal(origin.requests[0]!.url, '/x', 'a host without a rule is fetched over verified TLS');
+});
+
+t.test('--version prints detour’s own version from any folder (yargs looked for package.json from the bundle)', async (t) => {
+  const w = await makeWorld(t);
+  writeFileSync(join(w.work, 'package.json'), JSON.stringify({ name: 'someone-else', version: '9.9.9' }));
+  const own = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const r = await w.detour(['--version']);
+  t.equal(r.code, 0);
+  t.equal(r.stdout, `${own}\n`);
 });
