@@ -1,10 +1,10 @@
 // RSA-2048 keys from node:crypto (DESIGN §4), made from primes found in parallel.
 //
-// Why not generateKeyPair('rsa')? It makes the whole key on one thread: ~200 ms median here, p90 over 300 ms,
-// the largest part of detour's start-up. The key is two random 1024-bit primes, and node:crypto's
-// generatePrime (OpenSSL's BN_generate_prime_ex2 with its Miller-Rabin rounds) finds one in 34 ms median on a thread-pool thread, so the two primes of a key are searched for at
-// once. A key is then ready in ~60 ms median against OpenSSL's ~210 (`node bench/keys.mjs`); the rest is
-// ordinary arithmetic, with FIPS 186-4's checks on the primes below.
+// Why not generateKeyPair('rsa')? It makes the whole key on one thread: ~200 ms median here, p90 over
+// 300 ms, the largest part of detour's start-up. The key is two random 1024-bit primes, and node:crypto's
+// generatePrime (OpenSSL's BN_generate_prime_ex2, with its Miller-Rabin rounds) finds one in ~34 ms median
+// on a thread-pool thread, so both primes of a key are searched for at once: a key is ready in ~60 ms median
+// (`node bench/keys.mjs`). The rest is ordinary arithmetic, with FIPS 186-4's checks on the primes below.
 import { createPrivateKey, createPublicKey, generatePrime, type KeyObject } from 'node:crypto';
 
 export interface KeyPair {
