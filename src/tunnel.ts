@@ -27,16 +27,12 @@ export async function openTunnel(
   let bytes = 0;
   let target: Socket & { rawReads?: true };
   const resumeTarget = () => target.resume();
-  let established = false;
-  const early: Buffer[] = []; // a target that speaks first (SSH, SMTP…) waits for our 200 to go out first
+  // No read can come before the 200 below is written: dialTcp resolves in the same tick as 'connect', before
+  // the socket's first read (test/tunnel.test.ts checks the order with a target that speaks first).
   const onread: OnReadOpts = {
     buffer: Buffer.allocUnsafe(64 * 1024),
     callback: (n, buf) => {
       bytes += n;
-      if (!established) {
-        early.push(Buffer.from(buf.subarray(0, n)));
-        return false;
-      }
       client.write(buf.subarray(0, n), resumeTarget);
       return client.writableLength === 0; // false: pause until the write above has released the buffer
     },
@@ -80,12 +76,8 @@ export async function openTunnel(
   client.on('close', finish);
   client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   if (head.length) target.write(head);
-  established = true;
-  if (target.rawReads) {
-    for (const chunk of early.splice(0)) client.write(chunk);
-    target.on('end', () => client.end());
-    target.resume();
-  } else {
+  if (target.rawReads) target.on('end', () => client.end());
+  else {
     target.on('data', (c: Buffer) => (bytes += c.length));
     target.pipe(client);
   }
