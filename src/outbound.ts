@@ -165,8 +165,6 @@ async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): 
  * connection delivers its reads there instead of as 'data' events (see tunnel.ts); a connection through an
  * upstream proxy is made by proxy-agent and cannot, so `rawReads` tells the caller which it got.
  */
-export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean): Promise<net.Socket>;
-export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean, onread: net.OnReadOpts): Promise<net.Socket & { rawReads?: true }>;
 export function dialTcp(settings: OutboundSettings, host: string, port: number, secure: boolean, onread?: net.OnReadOpts): Promise<net.Socket & { rawReads?: true }> {
   const hp = applyConnectTo(settings.connectTo, host, port);
   const proxy = upstreamFor(settings.upstream, host, secure);
