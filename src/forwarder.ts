@@ -303,6 +303,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       bytes,
       ms: Date.now() - started,
       ...(error ? { error } : {}),
+      ...(untried() ?? {}),
       detail: {
         startedAt: started,
         httpVersion: req.httpVersion,
@@ -312,6 +313,12 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
         timings: exchangeTimings(begin, target && last && 'res' in last ? last.clock : undefined, performance.now()),
       },
     });
+
+  // For the warning line: the chain stopped after a failure with a target left (',' or a body already sent).
+  const untried = () => {
+    const next = plan.targets[attempts.length];
+    return next && last && isFailure(last) ? { untried: { target: next.label, ...(next.via ? { via: next.via } : {}) } } : undefined;
+  };
 
   let last: Outcome | undefined;
   for (let i = 0; i < plan.targets.length; i++) {

@@ -96,7 +96,12 @@ export async function runCommand(command: string, args: readonly string[], confi
   const ca = config.caDir ? await CertificateAuthority.persistent(config.caDir, hosts) : await CertificateAuthority.ephemeral(hosts);
 
   const outbound = outboundSettings(config, parentEnv);
-  const reporter = new Reporter(config.verbose, log, stderr, { colour: useColour(process.stderr, parentEnv), sinks: trace ? [trace] : [] });
+  // Warnings reach stderr with or without -v, and the log as `warning` events.
+  const warn = (msg: string, fields: Record<string, unknown> = {}) => {
+    stderr(msg);
+    log?.warn({ event: 'warning', ...fields }, msg);
+  };
+  const reporter = new Reporter(config.verbose, log, stderr, { colour: useColour(process.stderr, parentEnv), sinks: trace ? [trace] : [], warn });
   const agents = new TargetAgents(outbound);
   const token = randomBytes(18).toString('base64url');
   const proxy = await startProxy({
@@ -105,10 +110,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     ca,
     outbound,
     forwarding: { agents, reporter, timeouts: { firstByteMs: config.timeoutMs, idleMs: config.idleMs } },
-    warn: (msg) => {
-      stderr(msg);
-      log?.warn({ event: 'warning' }, msg);
-    },
+    warn,
   });
   const proxyUrl = `http://detour:${token}@127.0.0.1:${proxy.port}`;
   const trust = writeTrustFiles(runDir.path, ca.certPem, parentEnv, config.extraRoots);

@@ -78,6 +78,9 @@ export interface ExchangeRecord {
   /** Failure after headers, or a tunnel that failed to open. */
   readonly error?: string;
   readonly detail?: ExchangeDetail;
+  /** The chain's next target when it stopped before it after a failure: after ',' only a 404/410 moves on,
+   *  and a request whose body was sent is not retried. Read by the warning line, not logged. */
+  readonly untried?: { readonly target: string; readonly via?: ',' | '|' };
 }
 
 /** Where a record goes besides the -v line and the log (the HAR writer). */
@@ -157,9 +160,20 @@ export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): 
   return !!stream.isTTY && env.TERM !== 'dumb';
 }
 
+/** A warning: one line for stderr, and the fields for the --log-file event. */
+export type WarnSink = (line: string, fields: Record<string, unknown>) => void;
+
 export interface ReporterOptions {
   readonly colour?: boolean;
   readonly sinks?: readonly RecordSink[];
+  /** Where a failing chain target is named, once per target per run (with or without -v). */
+  readonly warn?: WarnSink;
+}
+
+/** A chain target that failed: how often, and with which codes (`E_CONNECT`, `HTTP 503`). */
+interface Broken {
+  count: number;
+  readonly why: Set<string>;
 }
 
 interface Counted {
@@ -180,8 +194,10 @@ export class Reporter {
   private readonly fallbackReasons = new Map<string, number>();
   private readonly failed: string[] = [];
   private readonly slowest: ExchangeRecord[] = [];
+  private readonly broken = new Map<string, Broken>();
   private readonly paint: Palette;
   private readonly sinks: readonly RecordSink[];
+  private readonly warn: WarnSink | undefined;
 
   constructor(
     private readonly verbose: boolean,
@@ -191,21 +207,52 @@ export class Reporter {
   ) {
     this.paint = opts.colour ? ANSI : PLAIN;
     this.sinks = opts.sinks ?? [];
+    this.warn = opts.warn;
   }
 
   record(raw: ExchangeRecord): void {
     const r: ExchangeRecord = { ...raw, url: redactUrl(raw.url), attempts: raw.attempts.map((a) => (a.url ? { ...a, url: redactUrl(a.url) } : a)) };
     for (const s of this.sinks) s.add(r);
-    const { detail, ...brief } = r;
+    const { detail, untried: _, ...brief } = r;
     this.count(brief);
     this.log?.info({ event: r.kind, ...brief, ...(detail ? { timings: detail.timings } : {}) }, `${r.method} ${r.url}`);
     if (this.verbose) this.stderr(formatLine(r, this.paint));
+    this.noteBroken(r);
+  }
+
+  /**
+   * A chain target that failed (connect, TLS, timeout, 5xx) is named on stderr the first time, with what
+   * detour did next, so a dead mirror never hides behind the client's own "502"; later failures of the same
+   * target are only counted, for the summary. A 404/410 is a mirror's normal miss, not a warning.
+   */
+  private noteBroken(r: ExchangeRecord): void {
+    if (r.route !== 'mirror') return; // other routes have no chain: the client sees the origin's own answer
+    // Status 0: the client went away; the attempt cut short by that is not the target's failure.
+    const attempts = r.status === 0 ? r.attempts.slice(0, -1) : r.attempts;
+    attempts.forEach((a, i) => {
+      if (!targetFailed(a)) return;
+      const name = a.target === 'origin' ? `origin ${hostOf(a.url ?? r.url)}` : `mirror ${a.target}`;
+      const why = a.error ? a.error.code : `HTTP ${a.status}`;
+      const seen = this.broken.get(name);
+      if (seen) {
+        seen.count++;
+        seen.why.add(why);
+        return;
+      }
+      this.broken.set(name, { count: 1, why: new Set([why]) });
+      const detail = a.error ? `${a.error.code} ${a.error.message}` : `HTTP ${a.status}`;
+      const line = `detour: warning: ${name} failed (${detail}); ${nextStep(r, i)}`;
+      this.warn?.(line, { target: a.target, ...(a.url ? { url: a.url } : {}), ...(a.error ? { code: a.error.code } : { status: a.status }), request: r.url });
+    });
   }
 
   private count(r: ExchangeRecord): void {
     this.bytes += r.bytes;
-    this.counts[r.route] = (this.counts[r.route] ?? 0) + 1;
-    if (r.route === 'mirror' && r.target) this.mirrored.set(r.target, (this.mirrored.get(r.target) ?? 0) + 1);
+    // Each request is counted once: a failure as a failure only, a rule's `origin` target as origin.
+    const failed = isFailure(r);
+    const counted = outcomeRoute(r);
+    if (!failed) this.counts[counted] = (this.counts[counted] ?? 0) + 1;
+    if (!failed && counted === 'mirror' && r.target) this.mirrored.set(r.target, (this.mirrored.get(r.target) ?? 0) + 1);
     if (r.kind === 'tunnel') {
       const key = r.route === 'direct' ? `${r.url} (direct)` : r.url;
       const c = this.tunnels.get(key) ?? { count: 0, bytes: 0 };
@@ -219,7 +266,7 @@ export class Reporter {
       const why = `${a.target} ${a.error ? a.error.code : `HTTP ${a.status}`}`;
       this.fallbackReasons.set(why, (this.fallbackReasons.get(why) ?? 0) + 1);
     }
-    if (isFailure(r)) {
+    if (failed) {
       this.failures++;
       if (this.failed.length < FAILURES_LISTED) this.failed.push(`${r.method} ${r.url} → ${r.status || '-'}: ${failureReason(r)}`);
     }
@@ -234,7 +281,7 @@ export class Reporter {
 
   summary(): string {
     const p = this.paint;
-    const total = Object.values(this.counts).reduce((a, b) => a + b, 0);
+    const total = Object.values(this.counts).reduce((a, b) => a + b, 0) + this.failures;
     const failures = plural(this.failures, 'failure');
     const lines = [
       `detour: ${p.bold(plural(total, 'request'))}, ${this.counts.mirror ?? 0} mirrored, ${this.counts.tunnel ?? 0} tunneled, ` +
@@ -246,6 +293,7 @@ export class Reporter {
     detail('mirrored', list(this.mirrored, String));
     detail('tunnels', list(this.tunnels, (c) => `${c.count} (${formatBytes(c.bytes)})`));
     detail('fallbacks', list(this.fallbackReasons, String));
+    detail('broken', list(this.broken, (b) => `${b.count} (${[...b.why].join(', ')})`));
     for (const f of this.failed) detail('failed', p.red(f));
     if (this.failures > this.failed.length) detail('failed', `… and ${this.failures - this.failed.length} more`);
     detail('slowest', this.slowest.map((r) => `${r.ms}ms ${r.method} ${r.url}`).join(' · '));
@@ -255,8 +303,42 @@ export class Reporter {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** A target's failure, as opposed to an answer (a 404/410 is a mirror's normal miss). */
+function targetFailed(a: Attempt): boolean {
+  return !!a.error || (a.status ?? 0) >= 500;
+}
+
+/**
+ * No usable answer: an error (before or after headers), a 5xx, a client gone, or a chain whose last target
+ * failed even when the rule's exhaustion answer (the go preset's 404) stood in for it.
+ */
 function isFailure(r: ExchangeRecord): boolean {
-  return r.route !== 'blocked' && (!!r.error || r.status >= 500 || r.status === 0);
+  if (r.route === 'blocked') return false;
+  const last = r.attempts[r.attempts.length - 1];
+  return !!r.error || r.status >= 500 || r.status === 0 || (!r.target && !!last && targetFailed(last));
+}
+
+/** The route a request is counted under: a mirror rule answered by its `origin` target went to the origin. */
+function outcomeRoute(r: ExchangeRecord): Route {
+  return r.route === 'mirror' && r.target === 'origin' ? 'origin' : r.route;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** What detour did after attempt `i` failed, for the warning line. */
+function nextStep(r: ExchangeRecord, i: number): string {
+  const next = r.attempts[i + 1];
+  if (next) return `fell back to ${next.target}`;
+  const answered = r.target ? `passed its ${r.status} on to the client` : `answered ${r.status} to the client`;
+  if (!r.untried) return `no target left: ${answered}`;
+  const why = r.untried.via === ',' ? "after ',' only a 404 or 410 moves on" : 'the request body was already sent';
+  return `did not try ${r.untried.target} (${why}): ${answered}`;
 }
 
 function failureReason(r: ExchangeRecord): string {
@@ -296,7 +378,9 @@ export function formatLine(r: ExchangeRecord, p: Palette = PLAIN, now = Date.now
   const started = r.detail?.startedAt ?? now - r.ms;
   const tried = r.attempts.length > 1 ? ` (tried ${r.attempts.map((a) => `${a.target}:${a.status ?? a.error?.code}`).join(' → ')})` : '';
   const target = r.target ? ` → ${r.target}` : '';
-  const err = r.error ? ` ${p.red(`! ${r.error}`)}` : '';
+  // A chain that failed behind the rule's exhaustion answer (the go preset's 404) says why too.
+  const why = r.error ?? (!r.target && isFailure(r) ? failureReason(r) : undefined);
+  const err = why ? ` ${p.red(`! ${why}`)}` : '';
   const route = p[ROUTE_PAINT[r.route]](`[${r.route}]`);
   const status = statusPaint(p, r.status)(String(r.status || '-'));
   return `detour: ${p.dim(clock(started))} ${p.bold(r.method)} ${r.url} ${route}${target} ${status} ${formatBytes(r.bytes)} ${r.ms}ms${p.dim(tried)}${err}`;

@@ -142,10 +142,12 @@ t.test('one run that mirrors, falls back, tunnels, blocks and fails: -v lines, s
   t.notMatch(r.stderr, /\x1b\[/, 'no colour codes when stderr is not a TTY');
 
   // The summary at exit.
-  t.match(r.stderr, /^detour: 6 requests, 3 mirrored, 1 tunneled, 0 direct, 1 to origin, 1 blocked, 2 fallbacks, 1 failure, \S+ K?i?B$/m);
+  // Each request once: the failed one counts as a failure, not as mirrored.
+  t.match(r.stderr, /^detour: 6 requests, 2 mirrored, 1 tunneled, 0 direct, 1 to origin, 1 blocked, 2 fallbacks, 1 failure, \S+ K?i?B$/m);
   t.match(r.stderr, /^detour: {3}mirrored +good\.mirror\.test 2$/m);
   t.match(r.stderr, /^detour: {3}tunnels +example\.org:443 1 \(\S+ K?i?B\)$/m);
   t.match(r.stderr, /^detour: {3}fallbacks +dead\.mirror\.test E_CONNECT 2$/m);
+  t.match(r.stderr, /^detour: {3}broken +mirror dead\.mirror\.test 2 \(E_CONNECT\), mirror dead2\.mirror\.test 1 \(E_CONNECT\)$/m);
   t.match(r.stderr, /^detour: {3}failed +GET https:\/\/pypi\.org\/simple\/x\/ → 502: cannot connect to dead2\.mirror\.test/m);
   t.match(r.stderr, /^detour: {3}slowest +\d+ms (GET|CONNECT) \S+( · \d+ms (GET|CONNECT) \S+){2}$/m);
 
