@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     const b = await parser([...argv.slice(0, at), ...argv.slice(at + 1)]).parseAsync();
     const extra = [...(b._ as unknown[]), ...((b['--'] as unknown[] | undefined) ?? [])];
     if (extra.length) throw new ConfigError(`"detour check" takes no command, got ${JSON.stringify(String(extra[0]))}`);
-    return runCheck(resolveConfig(flagsOf(b), process.env), process.env);
+    return runCheck(resolveConfig(flagsOf(b), process.env), process.env, { json: !!b.json });
   }
   if (!words.length) throw new ConfigError('no command given; usage: detour [options] [--] <command> [args...]');
 

@@ -1,14 +1,18 @@
 // `detour check`: probe every target of every active rule, in parallel, through the same upstream /
-// CA / --connect-to settings as a run, and say which rules have a working target. Changes nothing.
+// CA / --connect-to settings as a run, and say which rules have a reachable target. Changes nothing.
+// Reachable means any answer below 500: a team mirror (Verdaccio, Athens, devpi) serves only its own
+// packages, so a 404 for the probe path says nothing about its health; connect, TLS, timeout and 5xx do.
 import http from 'node:http';
 import https from 'node:https';
 import { TargetError, toTargetError } from './errors.js';
 import type { TargetAgents } from './forwarder.js';
+import { redactUrl } from './report.js';
 import { matchRule, targetUrl, type Rule } from './rules.js';
 
 export interface ProbeResult {
   readonly rule: string;
   readonly target: string;
+  /** The probed URL, credentials removed. */
   readonly url: string;
   readonly status?: number;
   /** Time to the response headers, ms. */
@@ -58,19 +62,18 @@ export async function checkRules(rules: readonly Rule[], agents: TargetAgents, t
     const name = rule.host + rule.pathPrefix;
     for (const hop of rule.chain) {
       const url = targetUrl(match, hop, original);
+      const row = { rule: name, target: hop.target.label, url: redactUrl(url.href) };
       jobs.push(
-        probe(url, agents, timeoutMs).then((r) => {
-          if ('error' in r) return { rule: name, target: hop.target.label, url: url.href, error: `${r.error.code} ${r.error.message}`, ok: false };
-          const ok = rule.probe!.strict ? r.status >= 200 && r.status < 400 : r.status < 500;
-          return { rule: name, target: hop.target.label, url: url.href, status: r.status, ttfb: r.ttfb, ok };
-        }),
+        probe(url, agents, timeoutMs).then((r) =>
+          'error' in r ? { ...row, error: `${r.error.code} ${r.error.message}`, ok: false } : { ...row, status: r.status, ttfb: r.ttfb, ok: r.status < 500 },
+        ),
       );
     }
   }
   return Promise.all(jobs);
 }
 
-/** Rules with at least one working target; the exit status is 0 when that is every probed rule. */
+/** Rules with at least one reachable target; the exit status is 0 when that is every probed rule. */
 export function healthyRules(results: readonly ProbeResult[]): { healthy: string[]; broken: string[] } {
   const rules = [...new Set(results.map((r) => r.rule))];
   const healthy = rules.filter((rule) => results.some((r) => r.rule === rule && r.ok));
@@ -91,4 +94,13 @@ export function formatTable(results: readonly ProbeResult[]): string {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+/**
+ * The same rows for a CI gate, one JSON array on stdout. Every key is present in every row (null when it does
+ * not apply), so `jq '.[] | select(.ok | not)'` and friends need no defaults.
+ */
+export function formatJson(results: readonly ProbeResult[]): string {
+  const rows = results.map((r) => ({ rule: r.rule, target: r.target, url: r.url, status: r.status ?? null, ttfb: r.ttfb ?? null, error: r.error ?? null, ok: r.ok }));
+  return JSON.stringify(rows, null, 2) + '\n';
 }

@@ -7,7 +7,7 @@ import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { CertificateAuthority } from './ca.js';
-import { checkRules, formatTable, healthyRules } from './check.js';
+import { checkRules, formatJson, formatTable, healthyRules } from './check.js';
 import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
@@ -69,14 +69,14 @@ function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): Outboun
   };
 }
 
-/** `detour check`: the table on stdout; 0 when every probed rule has a working target, else 1. */
-export async function runCheck(config: Config, parentEnv: NodeJS.ProcessEnv): Promise<number> {
+/** `detour check`: the table (or JSON) on stdout; 0 when every probed rule has a reachable target, else 1. */
+export async function runCheck(config: Config, parentEnv: NodeJS.ProcessEnv, opts: { json?: boolean } = {}): Promise<number> {
   const agents = new TargetAgents(outboundSettings(config, parentEnv));
   try {
     const results = await checkRules(config.rules, agents, config.timeoutMs);
-    process.stdout.write(formatTable(results));
+    process.stdout.write(opts.json ? formatJson(results) : formatTable(results));
     const { broken } = healthyRules(results);
-    if (broken.length) process.stderr.write(`detour: no working target for ${broken.join(', ')}\n`);
+    if (broken.length) process.stderr.write(`detour: no reachable target for ${broken.join(', ')}\n`);
     return broken.length ? 1 : 0;
   } finally {
     agents.destroy();
