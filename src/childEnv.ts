@@ -2,6 +2,7 @@
 // Pure: a function of the parent's environment and the run's facts.
 import { noProxyPattern, splitList, type DirectList } from './patterns.js';
 import { goSettings } from './goenv.js';
+import { childGoproxy, type GoEndpointPlan } from './goEndpoint.js';
 
 export interface ChildFacts {
   readonly proxyUrl: string;
@@ -14,6 +15,8 @@ export interface ChildFacts {
   readonly direct: DirectList;
   /** detour's Node.js preload (src/node-preload.cjs), added to NODE_OPTIONS when given. */
   readonly nodePreload?: string;
+  /** The GOPROXY endpoint: which entries it serves, and its base `http://127.0.0.1:PORT/<token>/go`. */
+  readonly goEndpoint?: { readonly plan: GoEndpointPlan; readonly base: string };
 }
 
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
@@ -81,6 +84,10 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   env.GIT_CONFIG_COUNT = String(n + 1);
   env[`GIT_CONFIG_KEY_${n}`] = 'http.proxy';
   env[`GIT_CONFIG_VALUE_${n}`] = f.proxyUrl;
+
+  // Go: the entries of its GOPROXY that detour would decrypt point at the plain-HTTP endpoint, so go needs no
+  // trust in detour's CA. Set only when something changes: otherwise go's env file stays in charge.
+  if (f.goEndpoint?.plan.entries.length) env.GOPROXY = childGoproxy(f.goEndpoint.plan, f.goEndpoint.base);
 
   // Go: private modules are never asked of any proxy by the go command itself.
   // The base is what go itself would use, its env file included: the variable set here hides that file.

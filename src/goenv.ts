@@ -1,8 +1,15 @@
-// The go command's own settings file (`go env -w`): a GOPRIVATE kept there is as private as one in the
-// environment, and an environment variable detour sets would hide it from go. Read once, never written.
-import { readFileSync } from 'node:fs';
+// The go command's own settings, read as go reads them (cmd/go/internal/cfg, checked against go 1.19 and
+// 1.21+): the environment when non-empty, then the user's env file (`go env -w`), then $GOROOT/go.env
+// (Go ≥ 1.21; distributions change defaults there), then go's built-in default. A variable detour sets for
+// the child hides the env file from go, so what the child gets must start from this value. Read, never written.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+
+export type GoSetting = 'GOPRIVATE' | 'GONOPROXY' | 'GONOSUMDB' | 'GOPROXY';
+
+/** go's built-in GOPROXY when nothing sets it. */
+export const DEFAULT_GOPROXY = 'https://proxy.golang.org,direct';
 
 /** os.UserConfigDir()/go/env, or $GOENV; GOENV=off means none. */
 function goEnvPath(env: NodeJS.ProcessEnv): string | undefined {
@@ -13,8 +20,25 @@ function goEnvPath(env: NodeJS.ProcessEnv): string | undefined {
   return join(config, 'go', 'env');
 }
 
-function readGoEnvFile(env: NodeJS.ProcessEnv): Record<string, string> {
-  const file = goEnvPath(env);
+/**
+ * $GOROOT, or where the `go` on PATH lives: go finds its root from its own executable, symlinks resolved
+ * (Debian's /usr/bin/go → /usr/lib/go-1.19/bin/go → /usr/lib/go-1.19).
+ */
+function goRoot(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GOROOT) return env.GOROOT;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const exe = realpathSync(join(dir, 'go'));
+      if (statSync(exe).isFile()) return dirname(dirname(exe));
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function readEnvFile(file: string | undefined): Record<string, string> {
   if (!file) return {};
   let text: string;
   try {
@@ -30,8 +54,21 @@ function readGoEnvFile(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** A go setting as the go command would see it: the environment first, then its env file. */
-export function goSettings(env: NodeJS.ProcessEnv): (name: 'GOPRIVATE' | 'GONOPROXY' | 'GONOSUMDB') => string | undefined {
+/** A go setting as the go command would see it: the environment (if non-empty), its env file, $GOROOT/go.env. */
+export function goSettings(env: NodeJS.ProcessEnv): (name: GoSetting) => string | undefined {
   let file: Record<string, string> | undefined;
-  return (name) => env[name] ?? (file ??= readGoEnvFile(env))[name];
+  let rootFile: Record<string, string> | undefined;
+  return (name) => {
+    // An empty variable counts as unset, as go's cfg.Getenv has it.
+    if (env[name]) return env[name];
+    const fromFile = (file ??= readEnvFile(goEnvPath(env)))[name];
+    if (fromFile) return fromFile;
+    const root = goRoot(env);
+    return (rootFile ??= readEnvFile(root && join(root, 'go.env')))[name] || undefined;
+  };
+}
+
+/** The GOPROXY list the go command would use. */
+export function effectiveGoproxy(env: NodeJS.ProcessEnv): string {
+  return goSettings(env)('GOPROXY') ?? DEFAULT_GOPROXY;
 }

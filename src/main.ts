@@ -12,6 +12,8 @@ import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
 import { TargetAgents } from './forwarder.js';
+import { effectiveGoproxy } from './goenv.js';
+import { endpointServes, planGoEndpoint } from './goEndpoint.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
 import { HarWriter } from './har.js';
 import { Reporter, useColour } from './report.js';
@@ -104,9 +106,12 @@ export async function runCommand(command: string, args: readonly string[], confi
   const reporter = new Reporter(config.verbose, log, stderr, { colour: useColour(process.stderr, parentEnv), sinks: trace ? [trace] : [], warn });
   const agents = new TargetAgents(outbound);
   const token = randomBytes(18).toString('base64url');
+  const routing = { rules: config.rules, direct: config.direct };
+  const goEndpoint = planGoEndpoint(effectiveGoproxy(parentEnv), (host, port) => endpointServes(routing, host, port));
   const proxy = await startProxy({
     token,
-    routing: { rules: config.rules, direct: config.direct },
+    routing,
+    goEndpoint,
     ca,
     outbound,
     forwarding: { agents, reporter, timeouts: { firstByteMs: config.timeoutMs, idleMs: config.idleMs } },
@@ -122,6 +127,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     mirroredHosts: hosts,
     direct: config.direct,
     nodePreload: nodePreload(),
+    goEndpoint: { plan: goEndpoint, base: `http://127.0.0.1:${proxy.port}/${token}/go` },
   });
   log?.info(
     { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },

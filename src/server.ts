@@ -1,12 +1,14 @@
 // The proxy port: loopback only, every request and CONNECT must carry the run's credential, and nothing
 // addressed to the proxy itself is served. Decisions go to the router; the work to tunnel / interceptor /
-// forwarder.
+// forwarder. The same port serves the go command's GOPROXY endpoint (goEndpoint.ts), whose requests carry
+// the run's secret in their path instead of a Proxy-Authorization header.
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { CertificateAuthority } from './ca.js';
 import { forward, type ForwardContext } from './forwarder.js';
+import { endpointRoute, endpointServes, endpointToken, type GoEndpointPlan } from './goEndpoint.js';
 import { Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
@@ -19,6 +21,8 @@ export interface ProxyServerOptions {
   readonly ca: CertificateAuthority;
   readonly outbound: OutboundSettings;
   readonly forwarding: ForwardContext;
+  /** GOPROXY entries served at /<token>/go/…; none: every origin-form request is refused as before. */
+  readonly goEndpoint?: GoEndpointPlan;
   readonly warn: (msg: string) => void;
 }
 
@@ -53,6 +57,11 @@ function authorised(header: string | undefined, expected: Buffer): boolean {
   if (!m) return false;
   const got = Buffer.from(m[1]!, 'base64');
   return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+function sameSecret(got: string, expected: Buffer): boolean {
+  const b = Buffer.from(got);
+  return b.length === expected.length && timingSafeEqual(b, expected);
 }
 
 const REALM = 'Basic realm="detour"';
@@ -98,6 +107,21 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
 
   const interceptor = new Interceptor(opts.ca, routeRequest, opts.warn);
 
+  const secret = Buffer.from(opts.token);
+  const goEntries = opts.goEndpoint?.entries ?? [];
+  const serves = (host: string, port: number) => endpointServes(routing, host, port);
+  /** An origin-form request under /<token>/go/: served and true; anything else: false (refused as before). */
+  const goEndpoint = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const target = goEntries.length ? endpointToken(req.url ?? '') : undefined;
+    if (!target || !sameSecret(target.token, secret)) return false;
+    const route = endpointRoute(target.rest, goEntries, serves);
+    if (route.kind === 'unknown') plainAnswer(res, 404, 'detour: not under an entry of this run\'s GOPROXY\n');
+    // The proxied-sumdb handshake (go's <proxy>/sumdb/<name>/supported), answered here: protocol, not content.
+    else if (route.kind === 'sumdb-supported') plainAnswer(res, 200, '');
+    else routeRequest(req, res, route.url);
+    return true;
+  };
+
   // requestTimeout 0: Node's default (300 s) would cut an upload that simply takes long.
   const server = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
     // Node's parser lets "HTTP/0.9" (or 2.x) request lines through; only HTTP/1.x is forwarded.
@@ -105,6 +129,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       plainAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });
       return;
     }
+    if (req.url?.startsWith('/') && goEndpoint(req, res)) return;
     if (!authorised(req.headers['proxy-authorization'], expected)) {
       plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
       return;
