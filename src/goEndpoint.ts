@@ -13,14 +13,24 @@
 //   <proxy>/sumdb/<name>/supported; a 200 makes it send every `/lookup/…`, `/tile/…`, `/latest` there,
 //   and it still verifies the signed tree heads with its own key. A GOSUMDB with its own URL asks no proxy.
 // - A module path's first element contains a dot, so `/sumdb/` right after the entry's base is never a module.
+// - web/http.go: go refuses to send an http:// URL's user info ("refusing to pass credentials to insecure
+//   URL"), so an entry's credentials stay with detour, which adds them as go would have over https.
+//   (.netrc credentials go looks up by the URL's host, 127.0.0.1 here: not carried over, see README.)
 import net from 'node:net';
 import { decideConnect, type Routing } from './router.js';
+
+export interface GoEntry {
+  /** `host[:port][/path]`: no scheme, no trailing slash. */
+  readonly key: string;
+  /** The entry's user info as go would have sent it over https (Basic), for its own host only. */
+  readonly authorization?: string;
+}
 
 export interface GoEndpointPlan {
   /** The GOPROXY list go would use without detour. */
   readonly goproxy: string;
-  /** Entries the endpoint serves, as `host[:port][/path]` (no scheme, no trailing slash). */
-  readonly entries: readonly string[];
+  /** Entries the endpoint serves. */
+  readonly entries: readonly GoEntry[];
 }
 
 /**
@@ -52,28 +62,40 @@ const entryKey = (url: URL): string => url.host + url.pathname.replace(/\/+$/, '
 /** Splits a GOPROXY list into entries and the separators between them (kept as written). */
 const split = (list: string): string[] => list.split(/([,|])/);
 
-/** Which entries of the list the endpoint takes over. */
+function basicAuth(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return 'Basic ' + Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64');
+}
+
+/** Which entries of the list the endpoint takes over (the first of equal ones wins, as in go's list). */
 export function planGoEndpoint(goproxy: string, serves: (host: string, port: number) => boolean): GoEndpointPlan {
-  const entries = new Set<string>();
+  const entries = new Map<string, GoEntry>();
   for (const word of split(goproxy)) {
     const url = httpsEntry(word);
-    if (url && serves(url.hostname, Number(url.port) || 443)) entries.add(entryKey(url));
+    if (!url || !serves(url.hostname, Number(url.port) || 443) || entries.has(entryKey(url))) continue;
+    const authorization = basicAuth(url);
+    entries.set(entryKey(url), { key: entryKey(url), ...(authorization ? { authorization } : {}) });
   }
-  return { goproxy, entries: [...entries] };
+  return { goproxy, entries: [...entries.values()] };
 }
 
 /**
  * The child's GOPROXY: served entries point at the endpoint (`base` = http://127.0.0.1:PORT/<token>/go);
- * words, separators and other entries stay as written. User info in an entry is kept for go to send.
+ * words, separators and other entries stay as written. User info is left out (detour adds it, see above).
  */
 export function childGoproxy(plan: GoEndpointPlan, base: string): string {
   return split(plan.goproxy)
     .map((word) => {
       const url = httpsEntry(word);
-      if (!url || !plan.entries.includes(entryKey(url))) return word;
+      if (!url || !plan.entries.some((e) => e.key === entryKey(url))) return word;
       const endpoint = new URL(`${base}/${entryKey(url)}`);
-      endpoint.username = url.username;
-      endpoint.password = url.password;
       endpoint.search = url.search;
       return endpoint.href;
     })
@@ -87,8 +109,8 @@ export function endpointToken(target: string): { readonly token: string; readonl
 }
 
 export type EndpointRoute =
-  /** Route this URL as if go had asked for it over TLS. */
-  | { readonly kind: 'forward'; readonly url: URL }
+  /** Route this URL as if go had asked for it over TLS (with the entry's credentials, if it had any). */
+  | { readonly kind: 'forward'; readonly url: URL; readonly authorization?: string }
   /** `/sumdb/<name>/supported` for a checksum database a rule covers: answer 200 here. */
   | { readonly kind: 'sumdb-supported' }
   /** Not under any entry of this run's GOPROXY. */
@@ -102,21 +124,22 @@ const SUMDB_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
  * applies (the go preset: `<mirror>/sumdb/sum.golang.org/…`); else it stays under the entry, as go would
  * have sent it to that proxy.
  */
-export function endpointRoute(rest: string, entries: readonly string[], serves: (host: string, port: number) => boolean): EndpointRoute {
+export function endpointRoute(rest: string, entries: readonly GoEntry[], serves: (host: string, port: number) => boolean): EndpointRoute {
   const q = rest.indexOf('?');
   const path = q < 0 ? rest : rest.slice(0, q);
-  let entry: string | undefined;
+  let entry: GoEntry | undefined;
   for (const e of entries) {
-    if ((path === e || path.startsWith(e + '/')) && (!entry || e.length > entry.length)) entry = e;
+    if ((path === e.key || path.startsWith(e.key + '/')) && (!entry || e.key.length > entry.key.length)) entry = e;
   }
   if (!entry) return { kind: 'unknown' };
 
-  const sumdb = /^\/sumdb\/(([^/]+)\/.*)$/s.exec(rest.slice(entry.length));
+  const sumdb = /^\/sumdb\/(([^/]+)\/.*)$/s.exec(rest.slice(entry.key.length));
   if (sumdb && SUMDB_HOST.test(sumdb[2]!)) {
     const url = new URL(`https://${sumdb[1]}`);
     if (serves(url.hostname, Number(url.port) || 443)) {
       return url.pathname.endsWith('/supported') && !url.search ? { kind: 'sumdb-supported' } : { kind: 'forward', url };
     }
   }
-  return { kind: 'forward', url: new URL(`https://${rest}`) };
+  const url = new URL(`https://${rest}`);
+  return entry.authorization ? { kind: 'forward', url, authorization: entry.authorization } : { kind: 'forward', url };
 }

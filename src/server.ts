@@ -118,7 +118,12 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
     if (route.kind === 'unknown') plainAnswer(res, 404, 'detour: not under an entry of this run\'s GOPROXY\n');
     // The proxied-sumdb handshake (go's <proxy>/sumdb/<name>/supported), answered here: protocol, not content.
     else if (route.kind === 'sumdb-supported') plainAnswer(res, 200, '');
-    else routeRequest(req, res, route.url);
+    else {
+      // The entry's own credentials, as go sends them over https (never over plain HTTP); the forwarder keeps
+      // them for the entry's host and drops them for a mirror on another host.
+      if (route.authorization && !req.headers.authorization) req.headers.authorization = route.authorization;
+      routeRequest(req, res, route.url);
+    }
     return true;
   };
 
