@@ -4,7 +4,8 @@
 // main.ts (the proxy, the CA, node-forge) only once the command line has been accepted.
 import { parseArgs, type Invocation } from './args.js';
 import { ConfigError } from './errors.js';
-import { resolveConfig, type Config } from './config.js';
+import type { Config } from './config.js';
+import type { Flags } from './options.js';
 import { packageVersion } from './version.js';
 
 /** URLs in an error line lose their credentials: a mirror target may be `https://ci:TOKEN@nexus.corp/…`. */
@@ -12,7 +13,9 @@ export function redactCredentials(line: string): string {
   return line.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@');
 }
 
-function configured(flags: Parameters<typeof resolveConfig>[0]): Config {
+/** The merged config (loaded here: --version, --help and presets need none of it). -v names the files it came from. */
+async function configured(flags: Flags): Promise<Config> {
+  const { resolveConfig } = await import('./config.js');
   const config = resolveConfig(flags, process.env);
   if (config.verbose && config.files.length) process.stderr.write(`detour: config: ${config.files.join(', ')}\n`);
   return config;
@@ -32,12 +35,12 @@ async function main(inv: Invocation): Promise<number> {
       return 0;
     }
     case 'check': {
-      const config = configured(inv.flags);
+      const config = await configured(inv.flags);
       const { runCheck } = await import('./main.js');
       return runCheck(config, process.env, { json: inv.json });
     }
     case 'run': {
-      const config = configured(inv.flags);
+      const config = await configured(inv.flags);
       const { runCommand } = await import('./main.js');
       return runCommand(inv.command, inv.args, config, process.env);
     }
