@@ -131,7 +131,7 @@ export function parseArgs(argv: readonly string[], segment: SegmentParser = fast
   const own = sub === 'run' ? words : [...words.slice(0, at), ...words.slice(at + 1)];
   const specs = optionsOf(sub);
   const seg = segment(own, specs, true);
-  if (seg.unknown.length) throw unknownOption(seg.unknown[0]!, sub);
+  if (seg.unknown.length) throw unknownOption(String(unhide(seg.unknown[0])), sub);
   checkBooleanValues(own.slice(0, own.length - seg.rest.length), specs);
   const flags = flagsOf(seg.values, specs);
   const rest = seg.rest.map((w) => String(unhide(w)));

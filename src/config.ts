@@ -73,7 +73,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): Options {
   const out: Record<string, unknown> = {};
   for (const o of SETTABLE) {
     const v = env[envName(o)];
-    if (v === undefined) continue;
+    // Set but empty (`DETOUR_UPSTREAM= detour …`, a CI template's blank) means unset, except for a flag.
+    if (v === undefined || (o.kind !== 'boolean' && v.trim() === '')) continue;
     out[o.name] = coerce(o, o.kind === 'list' ? v.split(/\s+/).filter(Boolean) : v, envName(o));
   }
   return out as Options;
@@ -194,16 +195,25 @@ function parseUpstream(text: string): URL {
   return url;
 }
 
+/** process.cwd() throws when the working directory was removed: then there is no project file to find. */
+function workingDirectory(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
+}
+
 const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** Merges user file < project file < DETOUR_* < flags, then validates everything once. */
-export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, cwd: string | undefined = workingDirectory()): Config {
   const fromFlags = optionsFromFlags(flags);
   const fromEnv = optionsFromEnv(env);
-  const project = findProjectFile(cwd);
-  // --config (or DETOUR_CONFIG) replaces the user file; it is read even when it is the project file too.
+  const project = cwd === undefined ? undefined : findProjectFile(cwd);
+  // --config (or DETOUR_CONFIG) replaces the user file; when it names the project file, that is read once.
   const named = (flags.config as string | undefined) ?? (env.DETOUR_CONFIG || undefined);
-  const chosen = named ? resolve(cwd, named) : defaultConfigFile(env);
+  const chosen = named ? (cwd === undefined ? named : resolve(cwd, named)) : defaultConfigFile(env);
   const user = chosen === project ? undefined : chosen;
   const fromProject = project ? readConfigFile(project, env, 'project') : {};
   const fromUser = user ? readConfigFile(user, env, 'user') : {};
