@@ -3,7 +3,7 @@
 // The CA carries a critical nameConstraints extension permitting only the mirrored hosts: stolen, it can
 // sign for nothing else. Leaf certificates are made on the first CONNECT to a host, then cached.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type forge from 'node-forge';
@@ -13,6 +13,7 @@ import pki from 'node-forge/lib/x509.js';
 import asn1 from 'node-forge/lib/asn1.js';
 import { takeCaKey, takeLeafKey, type KeyPair } from './keys.js';
 import { ConfigError } from './errors.js';
+import { makeUserDir } from './userPaths.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -133,7 +134,7 @@ export class CertificateAuthority {
   }
 
   private static async keptIn(dir: string, hosts: readonly string[]): Promise<CertificateAuthority> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeUserDir(dir, '--ca-dir');
     chmodSync(dir, 0o700);
     const certFile = join(dir, 'ca.pem');
     const keyFile = join(dir, 'ca-key.pem');

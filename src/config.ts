@@ -1,45 +1,19 @@
-// Options from three layers — config file, DETOUR_* variables, flags (flags win, a layer that sets a
-// list replaces the lower layer's list) — parsed and validated once. Every error names the bad value.
-import { existsSync, readFileSync } from 'node:fs';
+// Options from four layers — flags, DETOUR_* variables, the project file (.detour.json here or in the nearest
+// parent that has one), the user file — merged (a higher layer wins; a layer that sets a list replaces the
+// lower layer's list), then parsed and validated once. Every error names the bad value and where it came from.
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from './errors.js';
+import { envName, OPTIONS, type Flags, type OptionSpec, type Options } from './options.js';
 import { type ConnectTo, type Upstream, upstreamFromEnv } from './outbound.js';
 import { DirectList } from './patterns.js';
 import { parseMirrorSpecs, type Rule } from './rules.js';
 import { readExtraRoots } from './trust.js';
 
-/** The options as the user can write them (long names, as in the config file). */
-export interface Options {
-  mirror?: string[];
-  direct?: string[];
-  upstream?: string;
-  'no-upstream'?: boolean;
-  'upstream-ca'?: string[];
-  'connect-to'?: string[];
-  timeout?: number;
-  'idle-timeout'?: number;
-  verbose?: boolean;
-  'log-file'?: string;
-  trace?: string;
-  'ca-dir'?: string;
-}
+export type { Options } from './options.js';
 
-type Kind = 'list' | 'string' | 'number' | 'boolean';
-export const OPTION_KINDS: Readonly<Record<keyof Options, Kind>> = {
-  mirror: 'list',
-  direct: 'list',
-  upstream: 'string',
-  'no-upstream': 'boolean',
-  'upstream-ca': 'list',
-  'connect-to': 'list',
-  timeout: 'number',
-  'idle-timeout': 'number',
-  verbose: 'boolean',
-  'log-file': 'string',
-  trace: 'string',
-  'ca-dir': 'string',
-};
+export const PROJECT_FILE = '.detour.json';
 
 export interface Config {
   readonly rules: Rule[];
@@ -54,42 +28,93 @@ export interface Config {
   readonly logFile?: string;
   readonly trace?: string;
   readonly caDir?: string;
+  /** The config files in effect, the one that wins first (project, then user). */
+  readonly files: readonly string[];
 }
 
-function coerce(key: string, kind: Kind, value: unknown, where: string): unknown {
-  const bad = () => new ConfigError(`${where}: ${key} must be ${kind === 'list' ? 'a list of strings' : `a ${kind}`}, got ${JSON.stringify(value)}`);
-  switch (kind) {
+const SETTABLE = OPTIONS.filter((o) => o.settable === 'anywhere') as readonly OptionSpec[];
+
+/** One value checked against its option's kind. `subject` names it as the user wrote it: `--timeout`, `DETOUR_TIMEOUT`, `"timeout" in FILE`. */
+function coerce(o: OptionSpec, value: unknown, subject: string): unknown {
+  const got = `, got ${JSON.stringify(value)}`;
+  switch (o.kind) {
     case 'list':
       if (typeof value === 'string') return [value];
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-      throw bad();
+      throw new ConfigError(`${subject} must be a list of strings${got}`);
     case 'string':
-      if (typeof value === 'string') return value;
-      throw bad();
+      if (typeof value === 'string' && value !== '') return value;
+      throw new ConfigError(`${subject} must be a non-empty string${got}`);
     case 'number': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n === 'number' && Number.isInteger(n) && n > 0) return n;
-      throw bad();
+      const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
+      throw new ConfigError(`${subject} must be a positive whole number of milliseconds${got}`);
     }
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (value === '1' || value === 'true') return true;
       if (value === '0' || value === 'false' || value === '') return false;
-      throw bad();
+      throw new ConfigError(`${subject} must be true or false${got}`);
   }
 }
 
-function fromObject(obj: Record<string, unknown>, where: string): Options {
+/** Command-line flags (already split by the parser) as options. */
+export function optionsFromFlags(flags: Flags): Options {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const kind = OPTION_KINDS[k as keyof Options];
-    if (!kind) throw new ConfigError(`${where}: unknown option ${JSON.stringify(k)}`);
-    out[k] = coerce(k, kind, v, where);
+  for (const o of SETTABLE) {
+    const v = flags[o.name as keyof Flags];
+    if (v !== undefined) out[o.name] = coerce(o, v, `--${o.name}`);
   }
   return out as Options;
 }
 
-export function readConfigFile(file: string): Options {
+/** DETOUR_MIRROR, DETOUR_NO_UPSTREAM, ...; list values are separated by whitespace (rules contain ',' and '|'). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): Options {
+  const out: Record<string, unknown> = {};
+  for (const o of SETTABLE) {
+    const v = env[envName(o)];
+    // Set but empty (`DETOUR_UPSTREAM= detour …`, a CI template's blank) means unset, except for a flag.
+    if (v === undefined || (o.kind !== 'boolean' && v.trim() === '')) continue;
+    out[o.name] = coerce(o, o.kind === 'list' ? v.split(/\s+/).filter(Boolean) : v, envName(o));
+  }
+  return out as Options;
+}
+
+/** `${VAR}` from detour's own environment; an unset variable is an error naming it and the file. */
+export function expandVars(text: string, env: NodeJS.ProcessEnv, subject: string): string {
+  return text.replace(/\$\{([^}]*)\}?/g, (whole, name: string) => {
+    if (!whole.endsWith('}') || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ConfigError(`${subject}: ${JSON.stringify(whole)} is not a variable reference; write \${NAME}`);
+    }
+    const v = env[name];
+    if (v === undefined) throw new ConfigError(`${subject} uses \${${name}}, which is not set in detour's environment`);
+    return v;
+  });
+}
+
+/**
+ * A project file may say where detour writes (log, trace, CA folder) only inside its own folder: a cloned
+ * repository must not make `detour -- …` overwrite the user's files. Symbolic links are refused there too.
+ */
+function checkInsideProject(path: string, projectDir: string, subject: string): void {
+  const refuse = () => new ConfigError(`${subject}: a project file may only write inside its own folder (${projectDir}), got ${path}`);
+  const root = realpathSync(projectDir);
+  let parent: string;
+  try {
+    parent = realpathSync(dirname(path));
+  } catch {
+    parent = resolve(dirname(path)); // a missing folder is refused later, by name
+  }
+  if (parent !== root && !parent.startsWith(root + sep)) throw refuse();
+  try {
+    if (lstatSync(path).isSymbolicLink()) throw refuse();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+  }
+}
+
+/** A config file's options: `${VAR}` expanded, relative paths resolved against the file's folder. */
+export function readConfigFile(file: string, env: NodeJS.ProcessEnv, kind: 'project' | 'user' = 'user'): Options {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -103,24 +128,43 @@ export function readConfigFile(file: string): Options {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  return fromObject(data as Record<string, unknown>, `config file ${file}`);
-}
-
-/** DETOUR_MIRROR, DETOUR_NO_UPSTREAM, ...; list values are separated by whitespace (rules contain ',' and '|'). */
-export function optionsFromEnv(env: NodeJS.ProcessEnv): Options {
-  const obj: Record<string, unknown> = {};
-  for (const [key, kind] of Object.entries(OPTION_KINDS)) {
-    const v = env[`DETOUR_${key.toUpperCase().replace(/-/g, '_')}`];
-    if (v === undefined) continue;
-    obj[key] = kind === 'list' ? v.split(/\s+/).filter(Boolean) : v;
+  const folder = dirname(file);
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(data as Record<string, unknown>)) {
+    const o = SETTABLE.find((s) => s.name === key);
+    if (!o) throw new ConfigError(`config file ${file}: unknown option ${JSON.stringify(key)}`);
+    const subject = `${JSON.stringify(key)} in ${file}`;
+    const expand = (v: unknown) => (typeof v === 'string' ? expandVars(v, env, subject) : v);
+    let value = Array.isArray(raw) ? raw.map(expand) : expand(raw);
+    value = coerce(o, value, subject);
+    if (o.path) {
+      const at = (p: string) => resolve(folder, p);
+      value = Array.isArray(value) ? value.map(at) : at(value as string);
+      if (kind === 'project' && o.path === 'write') checkInsideProject(value as string, folder, subject);
+    }
+    out[key] = value;
   }
-  return fromObject(obj, 'environment');
+  return out as Options;
 }
 
+/** $XDG_CONFIG_HOME/detour/config.json, else ~/.config/detour/config.json, when it exists. */
 export function defaultConfigFile(env: NodeJS.ProcessEnv): string | undefined {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   const file = join(base, 'detour', 'config.json');
   return existsSync(file) ? file : undefined;
+}
+
+/** .detour.json in `cwd` or the nearest parent folder that has one. */
+export function findProjectFile(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const file = join(dir, PROJECT_FILE);
+    try {
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // none here: look further up
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** HOST:PORT:HOST2:PORT2, IPv6 in brackets; empty HOST or PORT on the left means any. */
@@ -151,12 +195,29 @@ function parseUpstream(text: string): URL {
   return url;
 }
 
-/** Merges file < environment < flags, then validates everything once. */
-export function resolveConfig(flags: Options & { config?: string }, env: NodeJS.ProcessEnv): Config {
+/** process.cwd() throws when the working directory was removed: then there is no project file to find. */
+function workingDirectory(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
+}
+
+const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** Merges user file < project file < DETOUR_* < flags, then validates everything once. */
+export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, cwd: string | undefined = workingDirectory()): Config {
+  const fromFlags = optionsFromFlags(flags);
   const fromEnv = optionsFromEnv(env);
-  const file = flags.config ?? env.DETOUR_CONFIG ?? defaultConfigFile(env);
-  const fromFile = file ? readConfigFile(file) : {};
-  const o: Options = { ...fromFile, ...fromEnv, ...stripUndefined(flags) };
+  const project = cwd === undefined ? undefined : findProjectFile(cwd);
+  // --config (or DETOUR_CONFIG) replaces the user file; when it names the project file, that is read once.
+  const named = (flags.config as string | undefined) ?? (env.DETOUR_CONFIG || undefined);
+  const chosen = named ? (cwd === undefined ? named : resolve(cwd, named)) : defaultConfigFile(env);
+  const user = chosen === project ? undefined : chosen;
+  const fromProject = project ? readConfigFile(project, env, 'project') : {};
+  const fromUser = user ? readConfigFile(user, env, 'user') : {};
+  const o: Options = { ...defined(fromUser), ...defined(fromProject), ...defined(fromEnv), ...defined(fromFlags) };
 
   const upstream: Upstream = o['no-upstream']
     ? { kind: 'none' }
@@ -176,9 +237,6 @@ export function resolveConfig(flags: Options & { config?: string }, env: NodeJS.
     ...(o['log-file'] ? { logFile: o['log-file'] } : {}),
     ...(o.trace ? { trace: o.trace } : {}),
     ...(o['ca-dir'] ? { caDir: o['ca-dir'] } : {}),
+    files: [project, user].filter((f): f is string => !!f),
   };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'config')) as Partial<T>;
 }

@@ -2,10 +2,10 @@
 // entry of its own kind. No bodies; credentials and cookies redacted. The file is valid JSON after every
 // entry: each one is written over the closing brackets, followed by them again, in one positional write,
 // so a run that ends in any way (child crash, signal, detour killed between writes) leaves a loadable file.
-import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, writeSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { ConfigError } from './errors.js';
+import { openUserFile } from './userPaths.js';
 import { timingsTotal, type ExchangeRecord, type RecordSink, type Timings } from './report.js';
 
 interface NameValue {
@@ -126,13 +126,13 @@ export class HarWriter implements RecordSink {
 
   /** Creates (or truncates) FILE, mode 0600: even redacted, a trace names every host the command reached. */
   static open(file: string, version: string): HarWriter {
+    // A regular file only: entries are written over the closing brackets, in place.
+    const fd = openUserFile(file, 'w', '--trace', true);
     try {
-      mkdirSync(dirname(file), { recursive: true });
-      const fd = openSync(file, 'w', 0o600);
-      fchmodSync(fd, 0o600); // the mode above applies only to a file that did not exist yet
       return new HarWriter(fd, file, version);
     } catch (e) {
-      throw new ConfigError(`cannot write --trace ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      closeSync(fd);
+      throw new ConfigError(`--trace ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
 

@@ -1,7 +1,6 @@
 // The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
 import { randomBytes } from 'node:crypto';
-import { chmodSync } from 'node:fs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
@@ -20,6 +19,8 @@ import { Reporter, useColour } from './report.js';
 import { ruleHosts } from './rules.js';
 import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
+import { openUserFile } from './userPaths.js';
+import { packageVersion } from './version.js';
 import { mergedNodeExtra, outboundRoots, writeTrustFiles } from './trust.js';
 
 function once<T>(make: () => T): () => T {
@@ -36,27 +37,13 @@ function nodePreload(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** detour's own version, from its package.json (next to dist/, where the bundle runs from). */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '';
-  } catch {
-    return '';
-  }
-}
-
 async function openLog(file: string | undefined): Promise<Logger | undefined> {
   if (!file) return undefined;
+  // Opened here, not by pino: an unusable path is a usage error (exit 2, one line) before the child runs.
+  const fd = openUserFile(file, 'a', '--log-file');
   const { pino } = await import('pino'); // loaded only when asked for: start-up time matters
   // Synchronous: a CLI that exits right after the child must not lose its last lines.
-  // 0600 like the trace: the log names every URL the command asked for.
-  const log = pino({ base: null }, pino.destination({ dest: file, sync: true, mkdir: true, mode: 0o600 }));
-  try {
-    chmodSync(file, 0o600); // an existing file keeps its mode otherwise
-  } catch {
-    // pino reports an unusable path itself
-  }
-  return log;
+  return pino({ base: null }, pino.destination({ fd, sync: true }));
 }
 
 function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): OutboundSettings {

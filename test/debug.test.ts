@@ -93,6 +93,7 @@ t.test('one run that mirrors, falls back, tunnels, blocks and fails: -v lines, s
   w.map('dead2.mirror.test', await w.deadPort());
   const plain = await plainHttp(t, 'plain.test', answer(200, 'plain origin', { location: '/elsewhere' }));
   const trace = join(w.work, 'out', 'run.har');
+  mkdirSync(join(w.work, 'out')); // detour makes no parent folder for --trace
   writeFileSync(
     join(w.work, 'session.sh'),
     [
