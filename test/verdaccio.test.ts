@@ -4,11 +4,14 @@
 // A package Verdaccio lacks falls through to the origin (a local stand-in for registry.npmjs.org).
 import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makeWorld, needs, type World } from './fixtures/detour.js';
 import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
-import { isolatedEnv } from './fixtures/run.js';
+import { isolatedEnv, run } from './fixtures/run.js';
 import { startVerdaccio, type Verdaccio } from './fixtures/verdaccio.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Every file under `dir` whose content mentions `needle`. */
 function filesMentioning(dir: string, needle: string): string[] {
@@ -133,21 +136,53 @@ t.test('Verdaccio as the first hop: npm install, then npm ci from the lockfile; 
   t.same(filesMentioning(cache2, `127.0.0.1:${verdaccio.port}`), []);
 });
 
-t.test('detour check --json as a CI gate: passes while Verdaccio is up, fails the job once it is down', async (t) => {
+/**
+ * The gate filters of README's "For teams" (GitHub: jq; GitLab: node), as written there, with the team
+ * mirror's label in place of nexus.corp: run as is, so the README's recipe is the one tested.
+ */
+function readmeGates(label: string): { jq: string; node: string } {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const jq = /^\s*(jq -e .*detour-check\.json)$/m.exec(readme)?.[1];
+  const node = /^\s*- (node -e .*detour-check\.json.*)$/m.exec(readme)?.[1];
+  if (!jq || !node) throw new Error('README: the For teams gate lines are missing');
+  return { jq: jq.replaceAll('nexus.corp', label), node: node.replaceAll('nexus.corp', label) };
+}
+
+t.test('detour check --json as a CI gate: passes while Verdaccio is up, fails the job once it is down', { skip: needs('jq', 'sh') }, async (t) => {
   const w = await makeWorld(t);
   const verdaccio = await startVerdaccio(join(w.tmp, 'verdaccio'));
   t.teardown(() => verdaccio.stop());
-  const gate = ['check', '--json', '--no-upstream', '-m', `npm=${verdaccio.url}`];
+  const label = `127.0.0.1:${verdaccio.port}`;
+  const gates = readmeGates(label);
+  const filter = (cmd: string) => run('sh', ['-c', cmd], { cwd: w.work, env: isolatedEnv(), timeoutMs: 30_000 });
+  // The team mirror first, then the origin: `check` alone passes while the origin answers; the filters do not.
+  const origin = await w.https('registry.npmjs.org', npmRegistryHandler([npmPackage('is-number', '7.0.0')], 'https://registry.npmjs.org'));
+  const gate = ['check', '--json', ...w.flags(), '-m', `npm=${verdaccio.url}|origin`];
 
   let r = await w.detour(gate, { timeoutMs: 30_000 });
-  t.equal(r.code, 0, `up: ${r.stdout}${r.stderr}`);
+  t.equal(r.code, 0, r.code === 0 ? 'up: check passes' : r.stdout + r.stderr);
   let rows = JSON.parse(r.stdout) as { rule: string; target: string; status: number | null; ok: boolean; error: string | null }[];
-  t.match(rows, [{ rule: 'registry.npmjs.org', target: `127.0.0.1:${verdaccio.port}`, status: 404, ok: true, error: null }], 'a 404 for the probe package is a healthy team mirror');
+  t.match(rows, [{ rule: 'registry.npmjs.org', target: label, status: 404, ok: true, error: null }, { target: 'origin', status: 200, ok: true }], 'a 404 for the probe package is a healthy team mirror');
+  writeFileSync(join(w.work, 'detour-check.json'), r.stdout);
+  for (const [name, cmd] of Object.entries(gates)) {
+    const f = await filter(cmd);
+    t.equal(f.code, 0, f.code === 0 ? `${name} filter passes while the team mirror is up` : f.stdout + f.stderr);
+  }
 
   await verdaccio.stop();
   r = await w.detour(gate, { timeoutMs: 30_000 });
-  t.equal(r.code, 1, 'down: the gate fails the job');
+  t.equal(r.code, 0, 'down, but the origin answers: check alone would let the job go on');
   rows = JSON.parse(r.stdout);
-  t.match(rows, [{ target: `127.0.0.1:${verdaccio.port}`, status: null, ok: false, error: /^E_CONNECT / }]);
+  t.match(rows, [{ target: label, status: null, ok: false, error: /^E_CONNECT / }, { target: 'origin', ok: true }]);
+  writeFileSync(join(w.work, 'detour-check.json'), r.stdout);
+  for (const [name, cmd] of Object.entries(gates)) {
+    const f = await filter(cmd);
+    t.equal(f.code, 1, `${name} filter fails the job once the team mirror is down`);
+  }
+  t.ok(origin.requests.length >= 2, 'the origin was probed');
+
+  // Without the origin in the chain, check itself fails the job and names the rule.
+  r = await w.detour(['check', '--json', ...w.flags(), '-m', `npm=${verdaccio.url}`], { timeoutMs: 30_000 });
+  t.equal(r.code, 1, 'a rule with no reachable target: exit 1');
   t.match(r.stderr, /registry\.npmjs\.org/, 'stderr names the broken rule');
 });
