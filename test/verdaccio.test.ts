@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeWorld, needs, type World } from './fixtures/detour.js';
 import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
-import { isolatedEnv, run } from './fixtures/run.js';
-import { startVerdaccio, type Verdaccio } from './fixtures/verdaccio.js';
+import { isolatedEnv, run, tempDir } from './fixtures/run.js';
+import { startVerdaccio } from './fixtures/verdaccio.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,10 +51,16 @@ function npmEnv(w: World, cache: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Verdaccio with @acme/gear and team-widget (which needs @acme/gear and is-number) published by user ci. */
-async function teamRegistry(t: Test, w: World): Promise<Verdaccio> {
-  const verdaccio = await startVerdaccio(join(w.tmp, 'verdaccio'));
-  t.teardown(() => verdaccio.stop());
+// One Verdaccio for this file (starting it is the slow part); the gate test, last, stops it.
+const registryDir = tempDir('detour-verdaccio-');
+const verdaccio = await startVerdaccio(registryDir.path);
+t.teardown(async () => {
+  await verdaccio.stop();
+  registryDir.cleanup();
+});
+
+/** @acme/gear and team-widget (which needs @acme/gear and is-number) published to Verdaccio by user ci. */
+async function publishTeamPackages(t: Test, w: World): Promise<void> {
   const token = await verdaccio.addUser('ci', 'ci-password-1');
   const src = join(w.tmp, 'src');
   const env = isolatedEnv({ HOME: w.home, ...npmEnv(w, join(w.tmp, 'publish-cache')) });
@@ -68,12 +74,11 @@ async function teamRegistry(t: Test, w: World): Promise<Verdaccio> {
     const r = await verdaccio.publish(folder, token, env);
     t.equal(r.code, 0, r.code === 0 ? `npm publish ${folder}` : r.stderr);
   }
-  return verdaccio;
 }
 
 t.test('Verdaccio as the first hop: npm install, then npm ci from the lockfile; lockfile on registry.npmjs.org', { skip: needs('npm') }, async (t) => {
   const w = await makeWorld(t);
-  const verdaccio = await teamRegistry(t, w);
+  await publishTeamPackages(t, w);
   const isNumber = npmPackage('is-number', '7.0.0', 'module.exports = (n) => typeof n === "number";\n');
   const origin = await w.https('registry.npmjs.org', npmRegistryHandler([isNumber], 'https://registry.npmjs.org'));
 
@@ -150,8 +155,6 @@ function readmeGates(label: string): { jq: string; node: string } {
 
 t.test('detour check --json as a CI gate: passes while Verdaccio is up, fails the job once it is down', { skip: needs('jq', 'sh') }, async (t) => {
   const w = await makeWorld(t);
-  const verdaccio = await startVerdaccio(join(w.tmp, 'verdaccio'));
-  t.teardown(() => verdaccio.stop());
   const label = `127.0.0.1:${verdaccio.port}`;
   const gates = readmeGates(label);
   const filter = (cmd: string) => run('sh', ['-c', cmd], { cwd: w.work, env: isolatedEnv(), timeoutMs: 30_000 });
