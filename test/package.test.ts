@@ -25,7 +25,6 @@ const EXPECTED_FILES = [
   'package/README.md',
   'package/dist/app.bundle.js',
   'package/dist/cli.js',
-  'package/dist/keys.js',
   'package/package.json',
   'package/src/node-preload.cjs',
   ...(existsSync(join(ROOT, 'LICENSE')) ? ['package/LICENSE'] : []),
