@@ -1,6 +1,8 @@
 // Routing, decided once per CONNECT and once per request (DESIGN §3):
 // 1. --direct match: never decrypted, never mirrored; 2. a mirror rule: decrypt / follow the chain;
 // 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
+// Mirrors are read-only: only GET and HEAD go down a chain; a write (npm publish, cargo publish, twine
+// upload, git push) goes to the origin unchanged, with the client's credentials.
 import type { ForwardPlan, PlannedTarget } from './forwarder.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
@@ -22,7 +24,20 @@ export type RequestDecision = { readonly action: 'forward'; readonly plan: Forwa
 
 const defaultPort = (url: URL) => Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
 
-export function decideRequest(routing: Routing, url: URL): RequestDecision {
+/**
+ * May a mirror answer this request? Reads only: GET and HEAD, and git's fetch, which smart HTTP carries in
+ * a POST to `…/git-upload-pack` (git clone through a mirror needs it). git push's ref discovery
+ * (`GET …/info/refs?service=git-receive-pack`) is the first half of a write: it goes to the origin with the
+ * push, else the push would be computed against the mirror's refs.
+ */
+export function isRead(method: string, url: URL): boolean {
+  const m = method.toUpperCase();
+  if (m === 'POST') return url.pathname.endsWith('/git-upload-pack');
+  if (m !== 'GET' && m !== 'HEAD') return false;
+  return !(url.pathname.endsWith('/info/refs') && url.searchParams.get('service') === 'git-receive-pack');
+}
+
+export function decideRequest(routing: Routing, url: URL, method: string): RequestDecision {
   const unchanged = (route: 'origin' | 'direct'): RequestDecision => ({
     action: 'forward',
     plan: { route, original: url, targets: [{ url, label: 'origin' }] },
@@ -31,7 +46,7 @@ export function decideRequest(routing: Routing, url: URL): RequestDecision {
   if (routing.direct.matchesHost(host) || routing.direct.matchesPath(host + url.pathname)) return unchanged('direct');
 
   const match = matchRule(routing.rules, host, defaultPort(url), url.pathname + url.search);
-  if (!match) return unchanged('origin');
+  if (!match || !isRead(method, url)) return unchanged('origin');
 
   let module: string | undefined;
   try {

@@ -92,7 +92,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
   const { routing, forwarding } = opts;
 
   const routeRequest = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
-    const decision = decideRequest(routing, url);
+    const decision = decideRequest(routing, url, req.method ?? 'GET');
     if (decision.action === 'block') {
       plainAnswer(res, 404, `detour: ${decision.reason}\n`);
       forwarding.reporter.record({ kind: 'exchange', method: req.method ?? 'GET', url: url.href, route: 'blocked', attempts: [], status: 404, bytes: 0, ms: 0, error: decision.reason });

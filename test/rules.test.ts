@@ -63,12 +63,12 @@ t.test('routing: direct beats rules; host/path direct patterns apply to decrypte
   t.same(decideConnect(routing, 'x.internal.test', 443), { action: 'tunnel', route: 'direct' });
   t.same(decideConnect(routing, 'github.com', 443), { action: 'intercept' });
   t.same(decideConnect(routing, 'example.org', 443), { action: 'tunnel', route: 'tunnel' });
-  const priv = decideRequest(routing, new URL('https://github.com/acme-private/repo.git/info/refs'));
+  const priv = decideRequest(routing, new URL('https://github.com/acme-private/repo.git/info/refs'), 'GET');
   t.equal(priv.action === 'forward' && priv.plan.route, 'direct');
-  const pub = decideRequest(routing, new URL('https://github.com/acme/repo.git/info/refs?service=git-upload-pack'));
+  const pub = decideRequest(routing, new URL('https://github.com/acme/repo.git/info/refs?service=git-upload-pack'), 'GET');
   t.equal(pub.action === 'forward' && pub.plan.targets[0]!.url.href, 'https://m.test/gh/acme/repo.git/info/refs?service=git-upload-pack');
-  const mod = decideRequest(routing, new URL('https://proxy.golang.org/github.com/acme-private/lib/@v/list'));
+  const mod = decideRequest(routing, new URL('https://proxy.golang.org/github.com/acme-private/lib/@v/list'), 'GET');
   t.equal(mod.action, 'block', 'privacy guard on the module path');
-  const enc = decideRequest(routing, new URL('https://proxy.golang.org/corp.test/!lib/@latest'));
+  const enc = decideRequest(routing, new URL('https://proxy.golang.org/corp.test/!lib/@latest'), 'GET');
   t.equal(enc.action, 'block', 'case-encoded module paths are decoded');
 });
