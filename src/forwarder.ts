@@ -34,7 +34,10 @@ export interface ForwardPlan {
   /** What the client asked for (absolute URL), for logs and error bodies. */
   readonly original: URL;
   readonly targets: readonly PlannedTarget[];
-  /** Status answered when the chain is exhausted (Go preset: 404); else the last answer or 502/504. */
+  /**
+   * Status answered when every target failed without a 404/410 to pass on (Go preset: 404, with detour's
+   * text). Else the last 404/410 answer of the chain, its own status and body; without it, the last answer or 502/504.
+   */
   readonly exhaustedStatus?: number;
   readonly modifyResponse?: ModifyResponse;
 }
@@ -177,8 +180,12 @@ function fallsThrough(o: Outcome, via: Separator | undefined): boolean {
   return via === '|' && s >= 500;
 }
 
+type Responded = Extract<Outcome, { res: http.IncomingMessage }>;
+
+const isNotFound = (o: Outcome): boolean => 'res' in o && (o.res.statusCode === 404 || o.res.statusCode === 410);
+
 function isFailure(o: Outcome): boolean {
-  return 'error' in o || [404, 410].includes(o.res.statusCode ?? 0) || (o.res.statusCode ?? 0) >= 500;
+  return 'error' in o || isNotFound(o) || (o.res.statusCode ?? 0) >= 500;
 }
 
 /** Whether the client left, and the upstream request to abort when it does. */
@@ -269,6 +276,42 @@ function drain(res: http.IncomingMessage, ms: number): void {
   res.resume();
 }
 
+/** A 404/410 answer kept in memory while later targets are tried: its text may be what the user needs to read. */
+interface Kept {
+  readonly outcome: Responded;
+  readonly label: string;
+  /** The whole body, or undefined when it was larger than KEEP_LIMIT, failed or stalled. */
+  readonly body: Promise<Buffer | undefined>;
+}
+
+/** A "not found" text is a line or a page (goproxy.cn's "unknown revision" is ~150 bytes); a bigger one is dropped. */
+const KEEP_LIMIT = 64 * 1024;
+
+/** Reads a refused 404/410 answer in the background, bounded in size and time; its socket returns to the pool. */
+function keep(outcome: Responded, label: string, ms: number): Kept {
+  const { res } = outcome;
+  const body = new Promise<Buffer | undefined>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const give = (value: Buffer | undefined) => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      give(undefined);
+    }, ms);
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= KEEP_LIMIT) chunks.push(c);
+    });
+    res.once('end', () => give(size <= KEEP_LIMIT ? Buffer.concat(chunks) : undefined));
+    res.once('close', () => give(undefined)); // after 'end' this changes nothing (a promise settles once)
+    res.once('error', () => give(undefined));
+  });
+  return { outcome, label, body };
+}
+
 function errorBody(plan: ForwardPlan, method: string, attempts: readonly Attempt[]): string {
   const lines = attempts.map((a) => `  ${a.target} (${a.url}): ${a.error ? `${a.error.code} ${a.error.message}` : `HTTP ${a.status}`}`);
   return `detour: every target failed for ${method} ${plan.original.href}\n${lines.join('\n')}\n`;
@@ -291,7 +334,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   res.on('close', onClose);
   req.pause();
 
-  const finish = (status: number, bytes: number, target?: string, error?: string) =>
+  const finish = (status: number, bytes: number, target?: string, error?: string, answered: Outcome | undefined = target ? last : undefined) =>
     ctx.reporter.record({
       kind: 'exchange',
       method,
@@ -309,8 +352,8 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
         httpVersion: req.httpVersion,
         requestHeaders: req.rawHeaders,
         // The answering target's response, when there was one (never a refused answer of the chain).
-        ...(target && last && 'res' in last ? { responseHeaders: last.res.rawHeaders, statusText: last.res.statusMessage ?? '' } : {}),
-        timings: exchangeTimings(begin, target && last && 'res' in last ? last.clock : undefined, performance.now()),
+        ...(answered && 'res' in answered ? { responseHeaders: answered.res.rawHeaders, statusText: answered.res.statusMessage ?? '' } : {}),
+        timings: exchangeTimings(begin, answered && 'res' in answered ? answered.clock : undefined, performance.now()),
       },
     });
 
@@ -321,10 +364,14 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   };
 
   let last: Outcome | undefined;
+  // With an exhaustion answer (the go preset), the last 404/410 of the chain is kept: when every target
+  // failed, the client reads that mirror's own text ("unknown revision …"), not detour's.
+  let kept: Kept | undefined;
   for (let i = 0; i < plan.targets.length; i++) {
     const t = plan.targets[i]!;
     if (last && (!fallsThrough(last, t.via) || body.sent)) break;
-    if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
+    if (last && 'res' in last && plan.exhaustedStatus !== undefined && isNotFound(last)) kept = keep(last, plan.targets[i - 1]!.label, ctx.timeouts.firstByteMs);
+    else if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
     last = await attempt(req, t.url, ctx, body, client, plan.original.host);
     attempts.push(
       'error' in last
@@ -340,8 +387,20 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   if (!last) throw new Error('forward: empty plan');
 
   const exhausted = attempts.length === plan.targets.length && isFailure(last);
-  if (exhausted && plan.exhaustedStatus !== undefined) {
+  // A last answer of 404/410 is streamed below as it is: status and body are that target's own.
+  if (exhausted && plan.exhaustedStatus !== undefined && !isNotFound(last)) {
     if ('res' in last) drain(last.res, ctx.timeouts.idleMs);
+    const keptBody = await kept?.body;
+    if (client.gone) return finish(0, 0, undefined, 'client went away');
+    if (kept && keptBody) {
+      const { res: answer } = kept.outcome;
+      const headers = stripHopByHop(answer.headers);
+      headers['content-length'] = keptBody.length;
+      res.writeHead(answer.statusCode!, answer.statusMessage, headers);
+      res.end(keptBody);
+      finish(answer.statusCode!, keptBody.length, kept.label, undefined, kept.outcome);
+      return;
+    }
     const text = errorBody(plan, method, attempts);
     res.writeHead(plan.exhaustedStatus, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);

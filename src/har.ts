@@ -64,7 +64,9 @@ export function harEntry(r: ExchangeRecord, now = Date.now()): Record<string, un
   const resHeaders = harHeaders(d?.responseHeaders);
   const httpVersion = `HTTP/${d?.httpVersion ?? '1.1'}`;
   const reqLength = Number(header(reqHeaders, 'content-length'));
-  const answered = r.attempts.length && r.target ? r.attempts[r.attempts.length - 1] : undefined;
+  // The answering attempt: the last one, or (go preset exhaustion) the earlier 404 whose text was kept.
+  const tried = r.target ? [...r.attempts].reverse().filter((a) => a.target === r.target) : [];
+  const answered = tried.find((a) => a.status === r.status) ?? tried[0];
   return {
     startedDateTime: new Date(started).toISOString(),
     time: timingsTotal(timings),

@@ -1,7 +1,9 @@
 // Routing through the built CLI with curl as the client: mirror rules, fallback separators, exhaustion,
 // longest prefix, and what reaches the origin and the mirror.
 import t from 'tap';
-import { makeWorld, answer, CURL } from './fixtures/detour.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeWorld, answer, CURL, needs } from './fixtures/detour.js';
 
 t.test('a raw rule sends the request to the mirror, path appended, origin untouched', async (t) => {
   const w = await makeWorld(t);
@@ -63,6 +65,57 @@ t.test('exhaustion: 502 naming every target; the go preset answers 404', async (
 
   r = await w.detour([...w.flags(), '-m', 'go=https://a.mirror.test|https://c.mirror.test', '--', ...CURL, 'https://proxy.golang.org/github.com/acme/x/@v/list']);
   t.match(r.stdout, /every target failed[\s\S]*\n404$/, 'go preset: exhaustion is 404 so GOPROXY=…,direct falls through');
+});
+
+t.test('a chain that ends in 404/410 gives the client that answer’s own status and body', async (t) => {
+  const w = await makeWorld(t);
+  const unknown = 'not found: github.com/acme/widget@v9.9.9: invalid version: unknown revision v9.9.9\n';
+  await w.https('a.mirror.test', answer(404, unknown, { 'x-from': 'a' }));
+  await w.https('b.mirror.test', answer(410, 'gone from b\n'));
+  w.map('dead.mirror.test', await w.deadPort());
+  await w.https('slow.mirror.test', () => undefined); // never answers: a timeout, not an answer
+  const url = 'https://proxy.golang.org/github.com/acme/widget/@v/v9.9.9.info';
+  const go = (chain: string, ...extra: string[]) => w.detour([...w.flags(), ...extra, '-m', `go=${chain}`, '--', ...CURL, '-D', 'headers.txt', url]);
+
+  let r = await go('https://a.mirror.test|https://b.mirror.test');
+  t.equal(r.stdout, 'gone from b\n\n410', 'every target answered: the last one’s status and body');
+  r = await go('https://b.mirror.test|https://a.mirror.test');
+  t.equal(r.stdout, `${unknown}\n404`);
+  t.match(readFileSync(join(w.work, 'headers.txt'), 'utf8'), /x-from: a/i, 'with its headers');
+
+  r = await go('https://a.mirror.test|https://dead.mirror.test');
+  t.equal(r.stdout, `${unknown}\n404`, 'a later connect failure does not hide the mirror’s 404 text');
+  r = await go('https://a.mirror.test|https://slow.mirror.test', '--timeout', '500');
+  t.equal(r.stdout, `${unknown}\n404`, '…nor does a later timeout');
+  r = await go('https://dead.mirror.test|https://slow.mirror.test', '--timeout', '500');
+  t.match(r.stdout, /^detour: every target failed[\s\S]*dead\.mirror\.test[\s\S]*E_CONNECT[\s\S]*slow\.mirror\.test[\s\S]*E_FIRST_BYTE_TIMEOUT[\s\S]*\n404$/, 'no answer at all: detour’s own text, as 404 for the go preset');
+
+  r = await w.detour([...w.flags(), '-m', 'registry.npmjs.org=https://a.mirror.test|https://dead.mirror.test', '--', ...CURL, 'https://registry.npmjs.org/x']);
+  t.match(r.stdout, /^detour: every target failed[\s\S]*\n502$/, 'a raw rule without an exhaustion answer: the last target’s failure, 502');
+});
+
+t.test('go mod download prints a mirror’s "unknown revision" text even when the next target is down', { skip: needs('go') }, async (t) => {
+  const w = await makeWorld(t);
+  const text = 'not found: github.com/acme/widget@v9.9.9: invalid version: unknown revision v9.9.9';
+  const mirror = await w.https('goproxy.cn', answer(404, text));
+  w.map('mirrors.aliyun.com', await w.deadPort());
+  const project = join(w.work, 'app');
+  mkdirSync(project);
+  writeFileSync(join(project, 'go.mod'), 'module example.test/app\n\ngo 1.19\n');
+  const env = {
+    GOPROXY: 'https://proxy.golang.org',
+    GOSUMDB: 'off',
+    GOTOOLCHAIN: 'local',
+    GOFLAGS: '-mod=mod',
+    GOPATH: join(w.work, 'gopath'),
+    GOMODCACHE: join(w.work, 'modcache'),
+    GOCACHE: join(w.work, 'gocache'),
+  };
+  const r = await w.detour([...w.flags(), '-m', 'go=goproxy.cn|aliyun', '--', 'go', 'mod', 'download', 'github.com/acme/widget@v9.9.9'], { env, cwd: project, timeoutMs: 120_000 });
+  t.not(r.code, 0, 'the module does not exist');
+  t.match(r.stderr, 'server response: ' + text, 'go printed the mirror’s own text');
+  t.notMatch(r.stderr, /every target failed/, 'not detour’s');
+  t.ok(mirror.requests.length > 0);
 });
 
 t.test('the longest host/path prefix wins; unmatched paths go to the origin unchanged', async (t) => {
