@@ -50,6 +50,10 @@ export const REPLACING_VARIABLES = [
   'CARGO_HTTP_CAINFO',
   'AWS_CA_BUNDLE',
   'npm_config_cafile',
+  'HTTPLIB2_CA_CERTS', // httplib2 (older Google API clients for Python)
+  'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', // gRPC's C core: Python, Ruby, PHP, C++ clients
+  'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', // gcloud
+  'NIX_SSL_CERT_FILE', // nix, and what Nix-built tools read
 ] as const;
 
 export interface TrustFiles {
