@@ -28,9 +28,20 @@ export class TargetError extends Error {
   }
 }
 
-/** A usage or configuration mistake: detour prints the message as one line and exits 2. */
+/**
+ * Free text with the credentials of any URL in it replaced by `***` (`https://ci:TOKEN@nexus.corp/` →
+ * `https://***@nexus.corp/`), and of a bare `user:token@host` too: a mistyped target is still a secret.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@').replace(/(^|[\s"'=|,])[^\s"'=|,/:@]+:[^\s"'/@]*@/g, '$1***@');
+}
+
+/** A usage or configuration mistake: detour prints the message as one line and exits 2. Never holds credentials. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super(redactCredentials(message));
+  }
 }
 
 /** Turns whatever node:net / node:tls threw into a TargetError with a stable code. */

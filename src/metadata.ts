@@ -1,7 +1,7 @@
-// Canonical metadata: a mirror's metadata that names the mirror's own host (npm dist.tarball, PyPI hrefs,
-// crates config.json `dl`) is rewritten back to the origin before the client sees it, so lockfiles record
-// origin URLs and artifact requests come back through detour's rules. Streaming, bounded memory;
-// artifacts are never touched (the preset decides what is metadata).
+// Canonical metadata: every URL in a mirror's metadata that the origin would have given differently (npm
+// dist.tarball, PyPI hrefs, relative ones included, crates config.json) is rewritten back to the origin's
+// before the client sees it, so lockfiles record origin URLs and artifact requests come back through
+// detour's rules. Streaming, bounded memory; artifacts are never touched (the preset decides what is metadata).
 import type http from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
@@ -24,7 +24,11 @@ export class ReplaceStream extends Transform {
 
   constructor(replacements: readonly Replacement[]) {
     super();
-    this.needles = replacements.filter((r) => r.from.length > 0).map((r) => ({ from: Buffer.from(r.from), to: Buffer.from(r.to) }));
+    // Longest first: where two needles match at one place (`"/pypi/packages/` and `"/pypi/`), the longer wins.
+    this.needles = replacements
+      .filter((r) => r.from.length > 0)
+      .map((r) => ({ from: Buffer.from(r.from), to: Buffer.from(r.to) }))
+      .sort((a, b) => b.from.length - a.from.length);
     this.keepBack = Math.max(0, ...this.needles.map((n) => n.from.length - 1));
   }
 
@@ -58,6 +62,52 @@ export class ReplaceStream extends Transform {
   }
 }
 
+/** Swallows the mirror's body and writes the origin's document instead; memory is the document's size. */
+class FixedBody extends Transform {
+  constructor(private readonly doc: Buffer) {
+    super();
+  }
+
+  override _transform(_chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.doc);
+  }
+}
+
+/** The path that leads from the folder of `page` to `target` (both absolute paths): `../../packages/`. */
+function relativePath(page: string, target: string): string {
+  const from = page.slice(0, page.lastIndexOf('/') + 1).split('/').slice(1, -1);
+  const to = target.split('/').slice(1);
+  let common = 0;
+  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  return '../'.repeat(from.length - common) + to.slice(common).join('/');
+}
+
+/**
+ * A mirror page's links that are not absolute (`../../packages/…` as bandersnatch writes them, `/packages/…`,
+ * `//host/packages/…`) resolve against the page's URL. The client reads the page at the origin's URL, where
+ * they would name the origin's host (`https://pypi.org/packages/…`, a URL that exists nowhere): each
+ * spelling that the client would resolve differently from the canonical URL becomes a quoted needle
+ * (`"../../packages/` → `"https://files.pythonhosted.org/packages/`), in HTML attributes and JSON strings.
+ */
+export function relativeLinkPairs(pairs: readonly Replacement[], page: URL, original: URL): Replacement[] {
+  const out: Replacement[] = [];
+  for (const { from, to } of pairs) {
+    const prefix = new URL(from.replace(/\/?$/, '/'));
+    if (prefix.origin !== page.origin) continue;
+    const canonical = to.replace(/\/?$/, '/');
+    const spellings = [prefix.pathname, relativePath(page.pathname, prefix.pathname), `//${prefix.host}${prefix.pathname}`];
+    for (const ref of new Set(spellings)) {
+      if (ref === '' || new URL(ref, original).href === canonical) continue; // the client already gets it right
+      for (const quote of ['"', "'"]) out.push({ from: quote + ref, to: quote + canonical });
+    }
+  }
+  return out;
+}
+
 function decoder(encoding: string | undefined): NodeJS.ReadWriteStream | undefined | null {
   switch ((encoding ?? 'identity').trim().toLowerCase()) {
     case 'identity':
@@ -78,11 +128,20 @@ function decoder(encoding: string | undefined): NodeJS.ReadWriteStream | undefin
 /** Decides, per preset route, which answers are metadata (never artifacts). */
 export type IsMetadata = (suffix: string, contentType: string) => boolean;
 
+/** What a preset route says about its metadata. */
+export interface MetadataSpec {
+  readonly isMetadata: IsMetadata;
+  /** Documents whose every URL the origin fixes, answered as the origin serves them (crates config.json). */
+  readonly originDocument?: (suffix: string) => string | undefined;
+  /** Its pages link with relative URLs, as HTML and JSON pages may (PyPI simple pages). */
+  readonly relativeLinks?: boolean;
+}
+
 /**
  * The response edit for a rule: only answers from a mirror target (never the origin: its metadata already
  * names the origin), only 2xx, only metadata. `replacements` is keyed by target label.
  */
-export function metadataRewriter(isMetadata: IsMetadata, pathPrefix: string, replacements: ReadonlyMap<string, readonly Replacement[]>): ModifyResponse {
+export function metadataRewriter(spec: MetadataSpec, pathPrefix: string, replacements: ReadonlyMap<string, readonly Replacement[]>): ModifyResponse {
   return (res: http.IncomingMessage, target, original): ResponseEdit | undefined => {
     const pairs = replacements.get(target.label);
     if (!pairs?.length) return undefined;
@@ -90,8 +149,9 @@ export function metadataRewriter(isMetadata: IsMetadata, pathPrefix: string, rep
     // Bodiless answers (HEAD, 204) keep their headers as they are: there is nothing to rewrite or decode.
     if (status < 200 || status >= 300 || status === 204 || (res as { req?: { method?: string } }).req?.method === 'HEAD') return undefined;
     const suffix = original.pathname.slice(pathPrefix.length);
-    if (!isMetadata(suffix, String(res.headers['content-type'] ?? ''))) return undefined;
-    const decode = decoder(res.headers['content-encoding']);
+    if (!spec.isMetadata(suffix, String(res.headers['content-type'] ?? ''))) return undefined;
+    const doc = spec.originDocument?.(suffix);
+    const decode = doc === undefined ? decoder(res.headers['content-encoding']) : undefined;
     if (decode === null) return undefined;
     const headers = stripHopByHop(res.headers);
     delete headers['content-length'];
@@ -100,6 +160,13 @@ export function metadataRewriter(isMetadata: IsMetadata, pathPrefix: string, rep
     // The body differs from the mirror's: a strong validator would lie.
     const etag = headers.etag;
     if (typeof etag === 'string' && !etag.startsWith('W/')) headers.etag = `W/${etag}`;
-    return { headers, transforms: [...(decode ? [decode] : []), new ReplaceStream(pairs)] };
+    if (doc !== undefined) {
+      // A mirror's config.json names its own API (cargo publish would send the crates.io token there): the
+      // client gets the origin's document, whatever the mirror's said.
+      const body = Buffer.from(doc);
+      return { headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length }, transforms: [new FixedBody(body)] };
+    }
+    const all = spec.relativeLinks ? [...pairs, ...relativeLinkPairs(pairs, target.url, original)] : pairs;
+    return { headers, transforms: [...(decode ? [decode] : []), new ReplaceStream(all)] };
   };
 }

@@ -14,6 +14,10 @@ export interface PresetRoute {
   readonly moduleOf?: (path: string) => string | undefined;
   /** Which answers are metadata to canonicalise (absent: none; artifacts never are). */
   readonly isMetadata?: (suffix: string, contentType: string) => boolean;
+  /** Metadata documents the origin fixes entirely, answered as the origin serves them (crates config.json). */
+  readonly originDocument?: (suffix: string) => string | undefined;
+  /** Its metadata pages may link with relative URLs (PyPI simple pages: `../../packages/…`). */
+  readonly relativeLinks?: boolean;
   /** `detour check`: the origin path a health probe asks for (under pathPrefix); absent: not probed. */
   readonly probe?: string;
 }
@@ -62,6 +66,12 @@ const npmMetadata = (suffix: string, ct: string) => json(ct) && !/\.tgz$/i.test(
 const pypiMetadata = (_suffix: string, ct: string) => /html|json/i.test(ct);
 /** crates: only config.json names download hosts; index lines do not. */
 const cratesMetadata = (suffix: string) => suffix === '/config.json';
+/**
+ * crates.io's config.json, as index.crates.io serves it. A mirror's names the mirror in `dl` and `api`
+ * (rsproxy: `"api":"https://rsproxy.cn"`), and `cargo publish` sends the crates.io token to `api`.
+ */
+const CRATES_CONFIG = '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}';
+const cratesConfig = (suffix: string) => (suffix === '/config.json' ? CRATES_CONFIG : undefined);
 
 export const PRESETS: readonly Preset[] = [
   {
@@ -96,10 +106,11 @@ export const PRESETS: readonly Preset[] = [
     name: 'pypi',
     description: 'Python Package Index (simple index and files)',
     routes: [
-      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple', isMetadata: pypiMetadata, probe: '/simple/six/' },
+      { host: 'pypi.org', pathPrefix: '/simple', mount: '/simple', isMetadata: pypiMetadata, relativeLinks: true, probe: '/simple/six/' },
       // Listed before pypi.org/packages: a mirror's /packages URLs canonicalise to files.pythonhosted.org.
       { host: 'files.pythonhosted.org', pathPrefix: '/packages', mount: '/packages' },
-      // Relative hrefs in a mirror's simple pages resolve against pypi.org: route those files too.
+      // Relative hrefs are made absolute on files.pythonhosted.org; a client that cached a page from before
+      // (or reads one through another path) may still ask pypi.org/packages: route those files too.
       { host: 'pypi.org', pathPrefix: '/packages', mount: '/packages' },
     ],
     mirrors: {
@@ -114,7 +125,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'crates',
     description: 'crates.io sparse index and downloads',
     routes: [
-      { host: 'index.crates.io', pathPrefix: '', mount: '/index', isMetadata: cratesMetadata, probe: '/config.json' },
+      { host: 'index.crates.io', pathPrefix: '', mount: '/index', isMetadata: cratesMetadata, originDocument: cratesConfig, probe: '/config.json' },
       { host: 'static.crates.io', pathPrefix: '/crates', mount: '/api/v1/crates', mirrorPath: cratesDownloadPath },
     ],
     mirrors: { rsproxy: 'https://rsproxy.cn' },

@@ -63,6 +63,7 @@ export function decideRequest(routing: Routing, url: URL, method: string): Reque
     url: targetUrl(match, hop, url),
     label: hop.target.label,
     ...(hop.via ? { via: hop.via } : {}),
+    ...(hop.target.kind === 'mirror' && hop.target.authorization ? { authorization: hop.target.authorization } : {}),
   }));
   return {
     action: 'forward',

@@ -10,7 +10,14 @@ export type Separator = ',' | '|';
 
 export type Target =
   | { readonly kind: 'origin'; readonly label: 'origin' }
-  | { readonly kind: 'mirror'; readonly base: URL; readonly label: string };
+  | {
+      readonly kind: 'mirror';
+      /** Never with credentials: this URL is printed, logged and traced. */
+      readonly base: URL;
+      readonly label: string;
+      /** `Basic …` from the credentials the user wrote in the target URL; sent to this target only. */
+      readonly authorization?: string;
+    };
 
 export interface Hop {
   readonly target: Target;
@@ -43,38 +50,59 @@ export interface RuleMatch {
 
 const HOST_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
 
-function parseTargetUrl(text: string, spec: string): URL {
+/** A spec as error messages may show it: JSON-quoted (ConfigError removes any credentials). */
+const q = (text: string) => JSON.stringify(text);
+
+/** A target URL as the user wrote it, split into the URL detour may print and the credentials it must not. */
+interface TargetUrl {
+  readonly url: URL;
+  readonly authorization?: string;
+}
+
+function parseTargetUrl(text: string, spec: string): TargetUrl {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`invalid mirror target ${JSON.stringify(text)} in ${JSON.stringify(spec)}: not a URL, a mirror name or "origin"`);
+    throw new ConfigError(`invalid mirror target ${q(text)} in ${q(spec)}: not a URL, a mirror name or "origin"`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`invalid mirror target ${JSON.stringify(text)} in ${JSON.stringify(spec)}: only http and https URLs`);
+    throw new ConfigError(`invalid mirror target ${q(text)} in ${q(spec)}: only http and https URLs`);
   }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(`invalid mirror target ${JSON.stringify(text)} in ${JSON.stringify(spec)}: no query, fragment or credentials`);
+  if (url.search || url.hash) {
+    throw new ConfigError(`invalid mirror target ${q(text)} in ${q(spec)}: no query or fragment`);
   }
-  return url;
+  if (!url.username && !url.password) return { url };
+  // A team mirror's credentials (https://ci:TOKEN@nexus.corp/…): kept apart from the URL, as Basic auth.
+  let user: string;
+  let password: string;
+  try {
+    user = decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+  } catch {
+    throw new ConfigError(`invalid mirror target ${q(text)} in ${q(spec)}: the credentials are not valid percent-encoding`);
+  }
+  url.username = '';
+  url.password = '';
+  return { url, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
 /** How a target is named in -v lines, logs and error bodies: host and path, no scheme. */
 const labelOf = (base: URL): string => base.host + base.pathname.replace(/\/$/, '');
 
 /** Splits "a|b,origin" into hops, resolving names through `resolve`. */
-function parseChain(text: string, spec: string, resolve: (name: string) => URL | undefined): Hop[] {
+function parseChain(text: string, spec: string, resolve: (name: string) => TargetUrl | undefined): Hop[] {
   const tokens = text.split(/([,|])/);
   const hops: Hop[] = [];
   for (let i = 0; i < tokens.length; i += 2) {
     const word = tokens[i]!.trim();
     const via = i === 0 ? undefined : (tokens[i - 1] as Separator);
-    if (!word) throw new ConfigError(`empty mirror target in ${JSON.stringify(spec)}`);
+    if (!word) throw new ConfigError(`empty mirror target in ${q(spec)}`);
     let target: Target;
     if (word === 'origin') target = { kind: 'origin', label: 'origin' };
     else {
-      const base = resolve(word) ?? parseTargetUrl(word, spec);
-      target = { kind: 'mirror', base, label: labelOf(base) };
+      const { url: base, authorization } = resolve(word) ?? parseTargetUrl(word, spec);
+      target = { kind: 'mirror', base, label: labelOf(base), ...(authorization ? { authorization } : {}) };
     }
     hops.push(via ? { target, via } : { target });
   }
@@ -91,28 +119,42 @@ function canonicalPairs(preset: Preset, mirrorRoot: string): Replacement[] {
   return pairs;
 }
 
-function withMetadata(route: Pick<PresetRoute, 'isMetadata'>, pathPrefix: string, pairs: Map<string, Replacement[]>) {
-  return route.isMetadata && pairs.size ? { modifyResponse: metadataRewriter(route.isMetadata, pathPrefix, pairs) } : {};
+function withMetadata(route: Pick<PresetRoute, 'isMetadata' | 'originDocument' | 'relativeLinks'>, pathPrefix: string, pairs: Map<string, Replacement[]>) {
+  const { isMetadata, originDocument, relativeLinks } = route;
+  if (!isMetadata || !pairs.size) return {};
+  return { modifyResponse: metadataRewriter({ isMetadata, ...(originDocument ? { originDocument } : {}), ...(relativeLinks ? { relativeLinks } : {}) }, pathPrefix, pairs) };
+}
+
+/**
+ * A URL given to a preset is the mirror's root. One that ends in a mount of the preset's routes is an index
+ * URL (`pypi=https://m/simple`, `crates=https://rsproxy.cn/index/`): the root is the URL without that mount,
+ * else the preset would ask `…/simple/simple/…`.
+ */
+function mirrorRoot(preset: Preset, url: URL): string {
+  const path = url.pathname.replace(/\/+$/, '');
+  const mounts = preset.routes.map((r) => r.mount).filter((m) => m !== '');
+  const mount = mounts.sort((a, b) => b.length - a.length).find((m) => path.endsWith(m));
+  return url.origin + (mount ? path.slice(0, -mount.length) : path);
 }
 
 function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
-  const rootOf = (name: string): string => {
+  const rootOf = (name: string): { root: string; authorization?: string } => {
     const named = preset.mirrors[name];
-    if (named !== undefined) return named;
+    if (named !== undefined) return { root: named };
     if (!/^https?:\/\//.test(name)) {
-      throw new ConfigError(
-        `unknown ${preset.name} mirror ${JSON.stringify(name)} in ${JSON.stringify(spec)}; known: ${Object.keys(preset.mirrors).join(', ')}, origin, or a URL`,
-      );
+      throw new ConfigError(`unknown ${preset.name} mirror ${q(name)} in ${q(spec)}; known: ${Object.keys(preset.mirrors).join(', ')}, origin, or a URL`);
     }
-    return parseTargetUrl(name, spec).href; // a user URL is the mirror's root, like a named one
+    const { url, authorization } = parseTargetUrl(name, spec);
+    return { root: mirrorRoot(preset, url), ...(authorization ? { authorization } : {}) };
   };
   return preset.routes.map((route) => {
     const pairs = new Map<string, Replacement[]>();
     const chain = parseChain(chainText, spec, (name) => {
-      const root = rootOf(name);
-      const base = new URL(root.replace(/\/$/, '') + route.mount);
-      pairs.set(labelOf(base), canonicalPairs(preset, root));
-      return base;
+      const { root, authorization } = rootOf(name);
+      const url = new URL(root.replace(/\/$/, '') + route.mount);
+      // Keyed by label, which never holds credentials: the pairs match the mirror's URLs as it writes them.
+      pairs.set(labelOf(url), canonicalPairs(preset, root));
+      return { url, ...(authorization ? { authorization } : {}) };
     });
     return {
       host: route.host,
@@ -130,9 +172,19 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
 
 function rawRule(spec: string, key: string, chainText: string): Rule {
   const slash = key.indexOf('/');
-  const host = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();
+  const authority = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : key.slice(slash).replace(/\/+$/, '');
-  if (!HOST_RE.test(host)) throw new ConfigError(`invalid host ${JSON.stringify(host)} in mirror rule ${JSON.stringify(spec)}`);
+  // A trailing dot marks a literal single-label host (`intranet.=…`): without it, a name without a dot is a
+  // preset misspelt or not yet built (`nmp`, `gems`), never silently a rule for a host nobody asks for.
+  const [, name = '', port = ''] = /^([^:]*)(:\d{1,5})?$/.exec(authority) ?? [];
+  const literal = name.endsWith('.');
+  const host = (literal ? name.slice(0, -1) : name) + port;
+  if (!HOST_RE.test(host)) throw new ConfigError(`invalid host ${q(authority)} in mirror rule ${q(spec)}`);
+  if (!literal && !name.includes('.')) {
+    throw new ConfigError(
+      `unknown preset ${q(name)} in ${q(spec)}; presets are ${PRESETS.map((p) => p.name).join(', ')} (a rule for a host without a dot is written with a trailing dot: "${name}.=…")`,
+    );
+  }
   const chain = parseChain(chainText, spec, () => undefined);
   // A raw rule on a preset's host keeps that host's privacy guard and metadata canonicalisation.
   const known = presetRouteFor(host.split(':')[0]!);
@@ -159,11 +211,9 @@ export function parseMirrorSpec(spec: string): Rule[] {
   const preset = findPreset(key);
   if (preset) return presetRules(preset, value ?? preset.defaultChain, spec);
   if (value === undefined) {
-    throw new ConfigError(
-      `unknown preset ${JSON.stringify(spec)}; presets are ${PRESETS.map((p) => p.name).join(', ')}, or write a rule HOST[/PATH]=TARGETS`,
-    );
+    throw new ConfigError(`unknown preset ${q(spec)}; presets are ${PRESETS.map((p) => p.name).join(', ')}, or write a rule HOST[/PATH]=TARGETS`);
   }
-  if (!value) throw new ConfigError(`mirror rule ${JSON.stringify(spec)} has no targets`);
+  if (!value) throw new ConfigError(`mirror rule ${q(spec)} has no targets`);
   return [rawRule(spec, key, value)];
 }
 

@@ -4,6 +4,7 @@
 // everything else (`--connect-to=::…`, first match wins) to a dead port on 127.0.0.1, so nothing leaves
 // the machine even if a client asks for a host the test did not foresee.
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -12,7 +13,7 @@ import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 import type { FakeServer } from './fixtures/servers.js';
 import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
 import { makeWheel, simpleIndexHandler } from './fixtures/pypiIndex.js';
-import { indexPath, makeCrate, sparseIndexHandler } from './fixtures/cratesIndex.js';
+import { indexPath, makeCrate, sparseIndexHandler, type Crate } from './fixtures/cratesIndex.js';
 
 /** w.flags(), -v, and a catch-all that sends any other name, any port, to a dead local port. */
 async function hermetic(w: World): Promise<string[]> {
@@ -91,15 +92,24 @@ t.test('npm install from a fake npmmirror: lockfile on registry.npmjs.org, origi
   t.same(filesMentioning(cache, 'npmmirror'), [], "npm's cache never names the mirror");
 });
 
-/** pip install --target through -m pypi=tuna; links relative (TUNA's own pages) or absolute on the mirror host. */
-async function pipInstall(t: Test, links: 'relative' | 'absolute', json = false) {
+interface PipCase {
+  /** relative: ../../packages/… (TUNA's own pages, bandersnatch); root: /packages/…; absolute: on the mirror host. */
+  readonly links: 'relative' | 'root' | 'absolute';
+  readonly json?: boolean;
+  /** The -m value; default pypi=tuna. */
+  readonly spec?: string;
+}
+
+/** pip install --target --report through the pypi preset against a fake TUNA. */
+async function pipInstall(t: Test, { links, json = false, spec = 'pypi=tuna' }: PipCase) {
   const w = await makeWorld(t);
   const wheel = makeWheel('acme-widget', '1.0.0', 'GREETING = "hello from acme_widget"\n');
   const tunaBase = 'https://pypi.tuna.tsinghua.edu.cn';
-  const mirror = await w.https('pypi.tuna.tsinghua.edu.cn', simpleIndexHandler([wheel], { links: links === 'relative' ? 'relative' : tunaBase, json }));
+  const mirror = await w.https('pypi.tuna.tsinghua.edu.cn', simpleIndexHandler([wheel], { links: links === 'absolute' ? tunaBase : links, json }));
   const pypi = await silentOrigin(w, 'pypi.org');
   const files = await silentOrigin(w, 'files.pythonhosted.org');
   const target = join(w.work, 'site');
+  const report = join(w.work, 'report.json');
   const env = {
     PIP_CONFIG_FILE: '/dev/null',
     PIP_NO_CACHE_DIR: '1',
@@ -110,7 +120,7 @@ async function pipInstall(t: Test, links: 'relative' | 'absolute', json = false)
     PYTHONNOUSERSITE: '1',
     PYTHONDONTWRITEBYTECODE: '1',
   };
-  const r = await w.detour([...(await hermetic(w)), '-m', 'pypi=tuna', '--', 'python3', '-m', 'pip', 'install', '--target', target, 'acme-widget'], {
+  const r = await w.detour([...(await hermetic(w)), '-m', spec, '--', 'python3', '-m', 'pip', 'install', '--report', report, '--target', target, 'acme-widget'], {
     env,
     timeoutMs: 120_000,
   });
@@ -130,22 +140,33 @@ async function pipInstall(t: Test, links: 'relative' | 'absolute', json = false)
   t.equal(pypi.requests.length, 0, 'pypi.org received nothing');
   t.equal(files.requests.length, 0, 'files.pythonhosted.org received nothing');
   onlyMirrored(t, r.stderr);
-  // Which origin URL pip asked for the wheel depends on the link: relative ones resolve against pypi.org,
-  // absolute mirror ones are canonicalised to files.pythonhosted.org. Either way detour sends it to TUNA.
-  const asked = links === 'relative' ? 'pypi.org' : 'files.pythonhosted.org';
-  t.match(r.stderr, new RegExp(`GET https://${asked.replace(/\./g, '\\.')}${wheel.path.replace(/\./g, '\\.')} \\[mirror\\] → pypi\\.tuna\\.tsinghua\\.edu\\.cn/packages 200`), `pip asked ${asked} for the wheel`);
+  // Every link, relative or absolute, reached pip as the canonical files.pythonhosted.org URL: pip asked
+  // for that, detour sent it to TUNA, and pip's report (what uv.lock and pip-tools record) names it.
+  const canonical = `https://files.pythonhosted.org${wheel.path}`;
+  t.match(r.stderr, new RegExp(`GET ${canonical.replace(/\./g, '\\.')} \\[mirror\\] → pypi\\.tuna\\.tsinghua\\.edu\\.cn/packages 200`), 'pip asked files.pythonhosted.org for the wheel');
+  const installed = (JSON.parse(readFileSync(report, 'utf8')) as { install: { download_info: { url: string; archive_info?: { hashes?: { sha256?: string } } } }[] }).install;
+  t.same(installed.map((i) => i.download_info.url), [canonical], 'pip --report records the files.pythonhosted.org URL');
+  t.equal(installed[0]?.download_info.archive_info?.hashes?.sha256, wheel.sha256);
 }
 
-t.test('pip install --target from a fake TUNA with relative ../../packages links', { skip: needs('python3', 'pip') }, async (t) => {
-  await pipInstall(t, 'relative');
+t.test('pip install --report from a fake TUNA with relative ../../packages links (bandersnatch style)', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, { links: 'relative' });
+});
+
+t.test('pip install --report from a fake TUNA with root-relative /packages links', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, { links: 'root' });
 });
 
 t.test('pip install --target from a fake TUNA with absolute links on the mirror host', { skip: needs('python3', 'pip') }, async (t) => {
-  await pipInstall(t, 'absolute');
+  await pipInstall(t, { links: 'absolute' });
 });
 
-t.test('pip install --target from a fake TUNA speaking PEP 691 JSON with absolute urls', { skip: needs('python3', 'pip') }, async (t) => {
-  await pipInstall(t, 'absolute', true);
+t.test('pip install --target from a fake TUNA speaking PEP 691 JSON with relative urls', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, { links: 'relative', json: true });
+});
+
+t.test('pip with the pypi preset given an index URL (pypi=…/simple): no …/simple/simple/', { skip: needs('python3', 'pip') }, async (t) => {
+  await pipInstall(t, { links: 'relative', spec: 'pypi=https://pypi.tuna.tsinghua.edu.cn/simple/' });
 });
 
 // cargo comes from rustup here (~/.cargo/bin). Debian's own `cargo` package (bookworm: 0.66, Rust 1.65) is too
@@ -167,7 +188,7 @@ t.test('cargo fetch from a fake rsproxy sparse index: Cargo.lock names crates.io
   const crate = makeCrate('acme-gear', '0.1.0', 'pub fn teeth() -> u32 { 42 }\n');
   const mirror = await w.https(
     'rsproxy.cn',
-    sparseIndexHandler([crate], { indexPrefix: '/index', dl: 'https://rsproxy.cn/api/v1/crates', downloadPath: (c, v) => `/api/v1/crates/${c}/${v}/download` }),
+    sparseIndexHandler([crate], { indexPrefix: '/index', dl: 'https://rsproxy.cn/api/v1/crates', api: 'https://rsproxy.cn', downloadPath: (c, v) => `/api/v1/crates/${c}/${v}/download` }),
   );
   const index = await silentOrigin(w, 'index.crates.io');
   const statics = await silentOrigin(w, 'static.crates.io');
@@ -215,4 +236,52 @@ t.test('cargo fetch from a fake rsproxy sparse index: Cargo.lock names crates.io
   const registries = readdirSync(join(cargoHome, 'registry/cache'));
   t.ok(registries.length === 1 && registries[0]!.startsWith('index.crates.io-'), `cargo's cache is keyed by the origin: ${registries.join(', ')}`);
   t.ok(existsSync(join(cargoHome, 'registry/cache', registries[0]!, 'acme-gear-0.1.0.crate')), 'the .crate is in the cache');
+});
+
+t.test('cargo publish through the crates preset: config.json names crates.io, the token goes there and never to the mirror', { skip: cargoFound() ? false : needs('cargo') }, async (t) => {
+  const w = await makeWorld(t);
+  const token = 'cio_publishTokenForCratesIo0123456789';
+  const indexed: Crate[] = [];
+  const mirror = await w.https('rsproxy.cn', sparseIndexHandler(indexed, { indexPrefix: '/index', dl: 'https://rsproxy.cn/api/v1/crates', api: 'https://rsproxy.cn' }));
+  // crates.io's publish API: PUT /api/v1/crates/new, body = u32 LE json length, json, u32 LE crate length, .crate.
+  const publishes: { name: string; vers: string; authorization: string | undefined }[] = [];
+  const api = await w.https('crates.io', (req, res, body) => {
+    if (req.method !== 'PUT' || req.url !== '/api/v1/crates/new' || req.headers.authorization !== token) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"detail":"authentication failed"}]}');
+      return;
+    }
+    const jsonLength = body.readUInt32LE(0);
+    const meta = JSON.parse(body.subarray(4, 4 + jsonLength).toString('utf8')) as { name: string; vers: string };
+    const crateLength = body.readUInt32LE(4 + jsonLength);
+    const data = body.subarray(8 + jsonLength, 8 + jsonLength + crateLength);
+    publishes.push({ name: meta.name, vers: meta.vers, authorization: req.headers.authorization });
+    // Published: the index shows it, so cargo's wait for the new version ends at once.
+    indexed.push({ name: meta.name, version: meta.vers, data, cksum: createHash('sha256').update(data).digest('hex') });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"warnings":{"invalid_categories":[],"invalid_badges":[],"other":[]}}');
+  });
+  await silentOrigin(w, 'index.crates.io');
+
+  const project = join(w.work, 'acme-gizmo');
+  mkdirSync(join(project, 'src'), { recursive: true });
+  writeFileSync(join(project, 'Cargo.toml'), '[package]\nname = "acme-gizmo"\nversion = "0.1.0"\nedition = "2021"\nlicense = "MIT"\ndescription = "a test crate"\n');
+  writeFileSync(join(project, 'src/lib.rs'), 'pub fn gizmo() -> u32 { 7 }\n');
+  const env = {
+    ...rustupEnv(),
+    CARGO_HOME: join(w.home, 'cargo-home'),
+    CARGO_REGISTRY_TOKEN: token,
+    CARGO_NET_RETRY: '0',
+    CARGO_HTTP_TIMEOUT: '30',
+    CARGO_TERM_COLOR: 'never',
+    CARGO_TERM_PROGRESS_WHEN: 'never',
+  };
+  const r = await w.detour([...(await hermetic(w)), '-m', 'crates=rsproxy', '--', 'cargo', 'publish', '--no-verify', '--allow-dirty'], { env, cwd: project, timeoutMs: 180_000 });
+  t.equal(r.code, 0, `cargo publish: ${r.stderr}`);
+  t.same(publishes, [{ name: 'acme-gizmo', vers: '0.1.0', authorization: token }], 'crates.io received the publish with the token');
+  t.ok(api.requests.length >= 1);
+  t.notOk(mirror.requests.some((q) => q.method !== 'GET'), 'the mirror received only reads');
+  t.notOk(mirror.requests.some((q) => JSON.stringify(q.headers).includes(token)), 'the token never reached the mirror');
+  t.match(r.stderr, /GET https:\/\/index\.crates\.io\/config\.json \[mirror\] → rsproxy\.cn\/index 200/, 'config.json came from the mirror');
+  t.match(r.stderr, /CONNECT crates\.io:443 \[tunnel\]/, 'the publish went straight to crates.io (no rule for it)');
 });

@@ -61,20 +61,62 @@ t.test('the origin’s answers are never rewritten; a raw rule on registry.npmjs
   t.equal(r.stdout, `${packument('https://registry.npmjs.org')}\n200`);
 });
 
-t.test('PyPI absolute hrefs go back to files.pythonhosted.org; crates config.json dl to static.crates.io', async (t) => {
+t.test('PyPI: absolute, relative and root-relative hrefs all reach the client on files.pythonhosted.org', async (t) => {
   const w = await makeWorld(t);
+  const page = [
+    '<a href="https://pypi.tuna.tsinghua.edu.cn/packages/ab/cd/acme-1.0.tar.gz#sha256=00">abs</a>',
+    '<a href="../../packages/ef/acme-1.0-py3-none-any.whl#sha256=11">rel</a>',
+    "<a href='/packages/12/acme-0.9.tar.gz'>root</a>",
+    '<a href="//pypi.tuna.tsinghua.edu.cn/packages/34/acme-0.8.tar.gz">proto</a>',
+    '<a href="https://files.pythonhosted.org/packages/56/acme-0.7.tar.gz">origin</a>',
+    '<a href="../other/">sibling</a> text ../../packages/ stays',
+  ].join('\n');
+  const json = JSON.stringify({ files: [{ url: '../../packages/ef/acme.whl' }, { url: '/packages/12/acme.tar.gz' }] });
   await w.https('pypi.tuna.tsinghua.edu.cn', (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(`<a href="https://pypi.tuna.tsinghua.edu.cn/packages/ab/cd/acme-1.0.tar.gz#sha256=00">acme</a> <a href="../../packages/ef/acme.whl">w</a> ${req.url}`);
+    const asJson = String(req.headers.accept).includes('json');
+    res.writeHead(200, { 'content-type': asJson ? 'application/vnd.pypi.simple.v1+json' : 'text/html' });
+    res.end(asJson ? json : page);
   });
   let r = await w.detour([...w.flags(), '-m', 'pypi=tuna', '--', ...CURL, 'https://pypi.org/simple/acme/']);
-  t.equal(r.stdout, '<a href="https://files.pythonhosted.org/packages/ab/cd/acme-1.0.tar.gz#sha256=00">acme</a> <a href="../../packages/ef/acme.whl">w</a> /simple/acme/\n200');
-  await w.https('rsproxy.cn', (req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(req.url === '/index/config.json' ? '{"dl":"https://rsproxy.cn/api/v1/crates","api":"https://crates.io"}' : 'other');
+  t.equal(
+    r.stdout,
+    [
+      '<a href="https://files.pythonhosted.org/packages/ab/cd/acme-1.0.tar.gz#sha256=00">abs</a>',
+      '<a href="https://files.pythonhosted.org/packages/ef/acme-1.0-py3-none-any.whl#sha256=11">rel</a>',
+      "<a href='https://files.pythonhosted.org/packages/12/acme-0.9.tar.gz'>root</a>",
+      '<a href="https://files.pythonhosted.org/packages/34/acme-0.8.tar.gz">proto</a>',
+      '<a href="https://files.pythonhosted.org/packages/56/acme-0.7.tar.gz">origin</a>',
+      '<a href="../other/">sibling</a> text ../../packages/ stays',
+    ].join('\n') + '\n200',
+    r.stderr,
+  );
+  r = await w.detour([...w.flags(), '-m', 'pypi=tuna', '--', ...CURL, '-H', 'accept: application/vnd.pypi.simple.v1+json', 'https://pypi.org/simple/acme/']);
+  t.equal(r.stdout, JSON.stringify({ files: [{ url: 'https://files.pythonhosted.org/packages/ef/acme.whl' }, { url: 'https://files.pythonhosted.org/packages/12/acme.tar.gz' }] }) + '\n200', 'PEP 691 JSON too');
+
+  // A mirror under a path (aliyun's /pypi): its root-relative links carry that path.
+  await w.https('mirrors.aliyun.com', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<a href="/pypi/packages/ab/x.whl">a</a> <a href="../../packages/cd/y.whl">b</a> <a href="/pypi/simple/other/">c</a>');
   });
-  r = await w.detour([...w.flags(), '-m', 'crates=rsproxy', '--', ...CURL, 'https://index.crates.io/config.json']);
-  t.equal(r.stdout, '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n200');
+  r = await w.detour([...w.flags(), '-m', 'pypi=aliyun', '--', ...CURL, 'https://pypi.org/simple/acme/']);
+  t.equal(r.stdout, '<a href="https://files.pythonhosted.org/packages/ab/x.whl">a</a> <a href="https://files.pythonhosted.org/packages/cd/y.whl">b</a> <a href="https://pypi.org/simple/other/">c</a>\n200');
+});
+
+t.test('crates: a mirror’s config.json reaches the client as crates.io serves it (dl and api), gzip’d or not', async (t) => {
+  const w = await makeWorld(t);
+  const mirrorConfig = '{"dl":"https://rsproxy.cn/api/v1/crates","api":"https://rsproxy.cn","auth-required":false}';
+  await w.https('rsproxy.cn', (req, res) => {
+    const gzip = req.headers['x-test-encoding'] === 'gzip';
+    const body = gzip ? gzipSync(mirrorConfig) : Buffer.from(mirrorConfig);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+    res.end(body);
+  });
+  for (const enc of ['identity', 'gzip']) {
+    const r = await w.detour([...w.flags(), '-m', 'crates=rsproxy', '--', ...CURL, '--compressed', '-H', `x-test-encoding: ${enc}`, 'https://index.crates.io/config.json']);
+    t.equal(r.stdout, '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n200', `${enc}: ${r.stderr}`);
+  }
+  const r = await w.detour([...w.flags(), '-m', 'index.crates.io=https://rsproxy.cn/index', '--', ...CURL, 'https://index.crates.io/config.json']);
+  t.equal(r.stdout, '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n200', 'a raw rule on index.crates.io too');
 });
 
 t.test('a 24 MB packument is rewritten in a stream: detour’s peak RSS stays bounded', async (t) => {

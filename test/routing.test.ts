@@ -144,3 +144,18 @@ t.test('hosts without a rule are blind-tunneled: the client sees the origin’s 
   t.equal(origin.requests.length, 1);
   t.match(r.stderr, /CONNECT example\.org:443 \[tunnel\]/);
 });
+
+t.test('a name that is not a preset is refused (exit 2, one line naming the presets); a trailing dot means a literal host', async (t) => {
+  const w = await makeWorld(t);
+  for (const spec of ['gems=https://m.test', 'nmp=https://registry.npmmirror.com']) {
+    const r = await w.detour(['--no-upstream', '-m', spec, '--', 'sh', '-c', 'echo ran']);
+    t.equal(r.code, 2, spec);
+    t.equal(r.stdout, '', 'the command did not run');
+    t.match(r.stderr, /^detour: unknown preset "\w+" in "[^"]+"; presets are go, npm, pypi, crates \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)\n$/);
+  }
+  const mirror = await w.https('intranet.mirror.test', answer(200, 'from the intranet mirror'));
+  const r = await w.detour([...w.flags(), '-v', '-m', 'intranet.=https://intranet.mirror.test/base', '--', ...CURL, 'http://intranet/tools/x']);
+  t.equal(r.stdout, 'from the intranet mirror\n200', r.stderr);
+  t.equal(mirror.requests[0]?.url, '/base/tools/x');
+  t.match(r.stderr, /GET http:\/\/intranet\/tools\/x \[mirror\] → intranet\.mirror\.test\/base 200/);
+});

@@ -72,3 +72,58 @@ t.test('routing: direct beats rules; host/path direct patterns apply to decrypte
   const enc = decideRequest(routing, new URL('https://proxy.golang.org/corp.test/!lib/@latest'), 'GET');
   t.equal(enc.action, 'block', 'case-encoded module paths are decoded');
 });
+
+t.test('a preset given an index URL takes the mount off: pypi=…/simple, crates=…/index/', async (t) => {
+  const bases = (spec: string) => parseMirrorSpecs([spec]).map((r) => `${r.host}${r.pathPrefix} ${r.chain[0]!.target.kind === 'mirror' ? r.chain[0]!.target.base.href : 'origin'}`);
+  const pypi = ['pypi.org/simple https://m.test/simple', 'files.pythonhosted.org/packages https://m.test/packages', 'pypi.org/packages https://m.test/packages'];
+  t.same(bases('pypi=https://m.test/simple'), pypi);
+  t.same(bases('pypi=https://m.test/simple/'), pypi);
+  t.same(bases('pypi=https://m.test'), pypi, 'the root itself');
+  t.same(bases('pypi=https://m.test/packages'), pypi, 'the files URL');
+  t.same(bases('pypi=https://m.test/pypi/simple')[0], 'pypi.org/simple https://m.test/pypi/simple', 'a root under a path');
+  t.same(bases('pypi=https://m.test/pypi')[0], 'pypi.org/simple https://m.test/pypi/simple', 'a path that is no mount is the root');
+  t.same(bases('pypi=https://m.test/simplex')[0], 'pypi.org/simple https://m.test/simplex/simple', 'at a segment boundary only');
+  t.same(bases('crates=https://rsproxy.cn/index/'), ['index.crates.io https://rsproxy.cn/index', 'static.crates.io/crates https://rsproxy.cn/api/v1/crates']);
+  t.same(bases('go=https://goproxy.test/sumdb/sum.golang.org')[0], 'proxy.golang.org https://goproxy.test/');
+});
+
+t.test('a rule host without a dot is refused with the presets, unless written with a trailing dot', async (t) => {
+  for (const spec of ['gems=https://m.test', 'nmp=https://m.test', 'gems/x=https://m.test', 'intranet:8080=https://m.test']) {
+    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
+  }
+  const [r] = parseMirrorSpecs(['Intranet.=http://m.test/x']);
+  t.equal(r!.host, 'intranet', 'the trailing dot marks a literal single-label host');
+  t.ok(matchRule([r!], 'intranet', 80, '/a'));
+  t.equal(parseMirrorSpecs(['intranet.:8080/p=http://m.test'])[0]!.host, 'intranet:8080');
+  t.equal(parseMirrorSpecs(['10.1.2.3=https://m.test'])[0]!.host, '10.1.2.3', 'an IPv4 literal is a host');
+  t.throws(() => parseMirrorSpecs(['a..=https://m.test']), /invalid host/);
+});
+
+t.test('credentials in a target URL become that target’s Basic auth; URLs, labels and errors never hold them', async (t) => {
+  const rules = parseMirrorSpecs(['npm=https://ci:T0K%40EN@nexus.corp/repository/npm/|https://public.mirror.test|origin']);
+  const hops = rules[0]!.chain;
+  const first = hops[0]!.target;
+  t.equal(first.kind === 'mirror' && first.base.href, 'https://nexus.corp/repository/npm');
+  t.equal(first.label, 'nexus.corp/repository/npm');
+  t.equal(first.kind === 'mirror' && first.authorization, `Basic ${Buffer.from('ci:T0K@EN').toString('base64')}`, 'percent-decoded');
+  t.equal(hops[1]!.target.kind === 'mirror' && hops[1]!.target.authorization, undefined, 'the next target has none');
+  const d = decideRequest({ rules, direct: DirectList.from([], {}) }, new URL('https://registry.npmjs.org/acme'), 'GET');
+  t.same(d.action === 'forward' && d.plan.targets.map((x) => [x.url.href, x.authorization]), [
+    ['https://nexus.corp/repository/npm/acme', `Basic ${Buffer.from('ci:T0K@EN').toString('base64')}`],
+    ['https://public.mirror.test/acme', undefined],
+    ['https://registry.npmjs.org/acme', undefined],
+  ]);
+  const raw = parseMirrorSpecs(['github.com=https://u:pw@git.corp.test/gh'])[0]!.chain[0]!.target;
+  t.equal(raw.kind === 'mirror' && raw.base.href, 'https://git.corp.test/gh');
+  for (const spec of ['npm=https://ci:S3CRET@nexus.corp/x?q=1', 'registry.npmjs.org=https://ci:S3CRET@nexus.corp/x#f', 'npm=ci:S3CRET@nexus.corp', 'npm=https://ci:S3CRET%zz@nexus.corp/']) {
+    let message = '';
+    try {
+      parseMirrorSpecs([spec]);
+    } catch (e) {
+      t.type(e, ConfigError);
+      message = (e as Error).message;
+    }
+    t.ok(message, `${spec}: refused`);
+    t.notMatch(message, /S3CRET/, `…without the secret: ${message}`);
+  }
+});
