@@ -21,14 +21,15 @@ export interface ProbeResult {
   readonly ok: boolean;
 }
 
-function probe(url: URL, agents: TargetAgents, timeoutMs: number): Promise<{ status: number; ttfb: number } | { error: TargetError }> {
+function probe(url: URL, agents: TargetAgents, timeoutMs: number, authorization?: string): Promise<{ status: number; ttfb: number } | { error: TargetError }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const secure = url.protocol === 'https:';
     const req = (secure ? https : http).request(url, {
       method: 'GET',
       agent: secure ? agents.https : agents.http,
-      headers: { 'user-agent': 'detour-check', accept: '*/*' },
+      // A team mirror's credentials, as a run sends them (the table shows the URL without them).
+      headers: { 'user-agent': 'detour-check', accept: '*/*', ...(authorization ? { authorization } : {}) },
     });
     // Connecting has its own timeout (E_CONNECT_TIMEOUT from the dialer); this one starts once connected.
     let timer: NodeJS.Timeout | undefined;
@@ -64,7 +65,7 @@ export async function checkRules(rules: readonly Rule[], agents: TargetAgents, t
       const url = targetUrl(match, hop, original);
       const row = { rule: name, target: hop.target.label, url: redactUrl(url.href) };
       jobs.push(
-        probe(url, agents, timeoutMs).then((r) =>
+        probe(url, agents, timeoutMs, hop.target.kind === 'mirror' ? hop.target.authorization : undefined).then((r) =>
           'error' in r ? { ...row, error: `${r.error.code} ${r.error.message}`, ok: false } : { ...row, status: r.status, ttfb: r.ttfb, ok: r.status < 500 },
         ),
       );

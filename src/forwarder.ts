@@ -17,6 +17,8 @@ export interface PlannedTarget {
   readonly label: string;
   /** GOPROXY separator leading to this target (undefined for the first). */
   readonly via?: Separator;
+  /** The team mirror's own credentials (`Basic …`), for this target alone; never logged. */
+  readonly authorization?: string;
 }
 
 /**
@@ -197,13 +199,14 @@ interface ClientState {
 /** Sends the request to one target and resolves with its response headers or a typed failure. */
 function attempt(
   req: http.IncomingMessage,
-  target: URL,
+  planned: PlannedTarget,
   ctx: ForwardContext,
   body: { sent: boolean },
   client: ClientState,
   originalHost: string,
 ): Promise<Outcome> {
   return new Promise((resolve) => {
+    const target = planned.url;
     const headers = stripHopByHop(req.headers);
     // The client's credentials are for the host it asked (npm's registry token, git's Basic auth): never
     // hand them to a mirror on another host, as curl and Go drop them on a cross-host redirect.
@@ -211,6 +214,8 @@ function attempt(
       delete headers.authorization;
       delete headers.cookie;
     }
+    // A team mirror's credentials from its target URL go to that target and no other.
+    if (planned.authorization) headers.authorization = planned.authorization;
     headers.host = target.host;
     const secure = target.protocol === 'https:';
     const upstream = (secure ? https : http).request({
@@ -372,7 +377,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
     if (last && (!fallsThrough(last, t.via) || body.sent)) break;
     if (last && 'res' in last && plan.exhaustedStatus !== undefined && isNotFound(last)) kept = keep(last, plan.targets[i - 1]!.label, ctx.timeouts.firstByteMs);
     else if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
-    last = await attempt(req, t.url, ctx, body, client, plan.original.host);
+    last = await attempt(req, t, ctx, body, client, plan.original.host);
     attempts.push(
       'error' in last
         ? { target: t.label, url: t.url.href, error: { code: last.error.code, message: last.error.message } }
