@@ -60,14 +60,16 @@ t.test('a dial still pending when the child exits: detour exits with the childâ€
 
 t.test('the first-byte timeout starts when the request is sent: a slow upload is not cut', async (t) => {
   const w = await makeWorld(t);
-  const mirror = await w.https('mirror.test', (_req, res, body) => {
+  // Mirrors are read-only: the upload goes through the forwarder to the origin of the rule's host.
+  const origin = await w.https('registry.npmjs.org', (_req, res, body) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`got ${body.length}`);
   });
+  await w.https('mirror.test', answer(500, 'a mirror takes no uploads'));
   writeFileSync(join(w.work, 'upload.bin'), Buffer.alloc(60 * 1024, 'u'));
   const r = await w.detour([...w.flags(), '--timeout', '1000', '-m', 'registry.npmjs.org=https://mirror.test', '--', ...CURL, '--limit-rate', '30k', '-X', 'PUT', '--data-binary', '@upload.bin', 'https://registry.npmjs.org/pkg']);
   t.equal(r.stdout, `got ${60 * 1024}\n200`, r.stderr);
-  t.equal(mirror.requests.length, 1);
+  t.equal(origin.requests.length, 1);
 });
 
 t.test('--trace and --log-file are 0600 even when the file existed', async (t) => {
