@@ -1,8 +1,8 @@
 // Routing, decided once per CONNECT and once per request (DESIGN §3):
 // 1. --direct match: never decrypted, never mirrored; 2. a mirror rule: decrypt / follow the chain;
 // 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
-// Mirrors are read-only: only GET and HEAD go down a chain; a write (npm publish, cargo publish, twine
-// upload, git push) goes to the origin unchanged, with the client's credentials.
+// Mirrors are read-only: only reads (GET, HEAD, git's fetch) go down a chain; a write (npm publish, cargo
+// publish, twine upload, git push) goes to the origin unchanged, with the client's credentials.
 import type { ForwardPlan, PlannedTarget } from './forwarder.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
