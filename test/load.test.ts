@@ -85,6 +85,10 @@ interface Sequential {
   ok: number;
   failed: number;
   errors: string[];
+  /** Failures by kind (the error message, or "status 502"): how many, first and last request number. */
+  kinds: Record<string, { count: number; first: number; last: number; firstMs: number }>;
+  /** The request after which the client gave up (more than 50 failures). */
+  stoppedAt?: number;
   ms: number;
   tunnels: number;
   warm: Sample;
@@ -193,7 +197,7 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
   if (!s) return;
   const fill = s.samples.find((x) => x.at === FILL);
   if (!fill) {
-    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}; ${s.ok} ok, errors ${JSON.stringify(s.errors)}`);
+    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}; ${s.ok} ok, stopped at ${s.stoppedAt}, errors ${JSON.stringify(s.errors)}, by kind ${JSON.stringify(s.kinds)}`);
     return;
   }
   t.comment(
@@ -202,7 +206,7 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
       `after ${FILL}: ${fill.fds}/${mib(fill.rssKiB)}, after ${TOTAL}: ${s.end.fds}/${mib(s.end.rssKiB)}; ` +
       `every 1000: ${s.samples.map((x) => `${x.fds}/${(x.rssKiB / 1024).toFixed(0)}`).join(' ')}`,
   );
-  t.equal(s.failed, 0, `no failure ${JSON.stringify(s.errors)}`);
+  t.equal(s.failed, 0, `no failure ${JSON.stringify(s.errors)} ${JSON.stringify(s.kinds)}`);
   t.equal(s.ok, TOTAL);
   t.equal(s.tunnels, 1, 'one keep-alive connection to the proxy carried every request');
   t.ok(mirror.connections() <= 2, `detour reused its upstream connection (${mirror.connections()} for ${TOTAL} requests)`);
@@ -212,83 +216,4 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
   t.ok(fillGrowth <= RSS_FILL_GROWTH_MAX_KIB, `RSS grew by ${mib(fillGrowth)} from request ${WARMUP} to ${FILL}, while the record sample fills (bound ${mib(RSS_FILL_GROWTH_MAX_KIB)})`);
   const steadyGrowth = s.end.rssKiB - fill.rssKiB;
   t.ok(steadyGrowth <= RSS_STEADY_GROWTH_MAX_KIB, `RSS grew by ${mib(steadyGrowth)} over the last 10,000 requests (bound ${mib(RSS_STEADY_GROWTH_MAX_KIB)})`);
-});
-
-// Keep-alive races (issue 10 §5: the sequential run above once stopped in CI with more than 50 errors). Both
-// ends of a keep-alive connection may close it when idle; a request written as the other end closes is reset
-// before any answer. The tests below make each race happen on purpose, with no timing luck involved.
-
-t.test('a client stalled 7 s between two keep-alive requests (past Node’s 5 s server default) reuses its connection to detour', { skip: needs('sh') }, async (t) => {
-  // The client's thread sleeps without running its event loop (as in a GC pause or on a starved machine), then
-  // writes its next request at once, on the connection it kept. Node's agent has no idle timeout of its own
-  // unless given one, and does not retry: before detour kept idle client connections 120 s, its server closed
-  // this one at 6 s and the client got "socket hang up" on the next request.
-  const w = await makeWorld(t);
-  const mirror = loadMirror();
-  await w.https('load.mirror.test', (req, res) => mirror.handler(req, res));
-  const s = await load<Sequential>(t, w, [...w.flags(), '-m', 'registry.npmjs.org=https://load.mirror.test'], [
-    'sequential', '--url', 'https://registry.npmjs.org/item', '--n', '3', '--stall-after', '1', '--stall-ms', '7000', '--size', String(BODY_SIZE),
-  ]);
-  if (!s) return;
-  t.equal(s.failed, 0, `no failure ${JSON.stringify(s.errors)}`);
-  t.equal(s.ok, 3);
-  t.equal(s.tunnels, 1, 'the client reused its tunnel after the stall');
-});
-
-/** A target that answers the first request on each connection and drops any later one unanswered, as a server
- *  does when its keep-alive timer closes the connection just as the next request arrives. */
-function oneRequestPerConnection(answerBody: (url: string) => string) {
-  const served = new WeakMap<Socket, number>();
-  const dropped: string[] = [];
-  let connections = 0;
-  return {
-    handler(req: IncomingMessage, res: import('node:http').ServerResponse) {
-      const n = served.get(req.socket) ?? 0;
-      served.set(req.socket, n + 1);
-      if (n > 0) {
-        dropped.push(`${req.method} ${req.url}`);
-        req.socket.destroy();
-        return;
-      }
-      connections++;
-      const text = answerBody(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    },
-    dropped,
-    connections: () => connections,
-  };
-}
-
-t.test('a target that closes a pooled connection as the next request arrives: GET goes again on a new connection, a request with a body does not', { skip: needs('sh', 'curl') }, async (t) => {
-  // Before detour replayed such requests, each request after the first was a 502 E_RESET: to the sequential load
-  // client over https, and to curl over plain http.
-  const w = await makeWorld(t);
-  const secure = oneRequestPerConnection(body);
-  await w.https('load.mirror.test', (req, res) => secure.handler(req, res));
-  const s = await load<Sequential>(t, w, [...w.flags(), '-m', 'registry.npmjs.org=https://load.mirror.test'], [
-    'sequential', '--url', 'https://registry.npmjs.org/item', '--n', '4', '--size', String(BODY_SIZE),
-  ]);
-  if (s) {
-    t.equal(s.failed, 0, `https: no failure ${JSON.stringify(s.errors)}`);
-    t.equal(s.ok, 4, 'https: 4 answers, each 200 with its own body');
-    t.same(secure.dropped, ['GET /item/2', 'GET /item/3', 'GET /item/4'], 'https: each request after the first met a closing pooled connection');
-    t.equal(secure.connections(), 4, 'https: and was answered on a new one');
-  }
-
-  const plain = oneRequestPerConnection((url) => `ok:${url}`);
-  const origin = await startServer({ handler: (req, res) => plain.handler(req, res) });
-  t.teardown(() => origin.close());
-  const script = [
-    `echo "one=$(curl -sS -w ' %{http_code}' http://example.test/one)"`,
-    `echo "two=$(curl -sS -w ' %{http_code}' http://example.test/two)"`,
-    `echo "three=$(curl -sS -w ' %{http_code}' --data-binary payload http://example.test/three | tr '\\n' ' ')"`,
-  ].join('\n');
-  const r = await w.detour([...w.flags(), `--connect-to=example.test:80:127.0.0.1:${origin.port}`, '--', 'sh', '-c', script]);
-  t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /^one=ok:\/one 200$/m, 'http: the first request');
-  t.match(r.stdout, /^two=ok:\/two 200$/m, 'http: a GET on a closing pooled connection is answered, on a new connection');
-  t.match(r.stdout, /^three=detour: every target failed for POST http:\/\/example\.test\/three .*E_RESET.* 502 *$/m, 'http: a POST with a body is not sent twice: 502 E_RESET');
-  t.same(plain.dropped, ['GET /two', 'POST /three'], 'http: the origin saw the POST once');
-  t.equal(origin.requests.filter((q) => q.method === 'POST').length, 1);
 });
