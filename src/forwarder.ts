@@ -116,12 +116,15 @@ function reserving(agent: http.Agent, create: Create): Create {
   };
 }
 
+/** Idle sockets kept per target; also the bound on replays of one request (see attempt). */
+const MAX_FREE_SOCKETS = 16;
+
 export class TargetAgents {
   readonly http: http.Agent;
   readonly https: https.Agent;
 
   constructor(settings: OutboundSettings) {
-    const opts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' as const, timeout: 30_000 };
+    const opts = { keepAlive: true, maxSockets: 64, maxFreeSockets: MAX_FREE_SOCKETS, scheduling: 'lifo' as const, timeout: 30_000 };
     this.http = new http.Agent(opts);
     this.https = new https.Agent(opts);
     // Our own dialers, so --connect-to, the upstream proxy and verified TLS apply to pooled sockets too.
@@ -197,7 +200,7 @@ interface ClientState {
 }
 
 /** Sends the request to one target and resolves with its response headers or a typed failure. */
-function attempt(
+function attemptOnce(
   req: http.IncomingMessage,
   planned: PlannedTarget,
   ctx: ForwardContext,
@@ -272,6 +275,27 @@ function attempt(
     });
     upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
   });
+}
+
+/** Methods that may be sent again when the connection closed before any answer (RFC 9110 §9.2.2, as Go's Transport). */
+const REPLAYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * attemptOnce, plus the retry a keep-alive pool needs. A target closes an idle connection after its own
+ * keep-alive time (Node's servers 5 s, nginx 75 s); a request written onto it as it closes is reset before any
+ * answer. That is the pool's race, not the target's failure (measured: a 7–12 s stall of detour or of the mirror
+ * between two requests made the next one a 502 E_RESET): a replayable request without a body goes again, on the
+ * next pooled socket or a new connection, as Go's Transport, curl and browsers do. A failure on a new connection,
+ * after the response headers, or of a request whose body was streamed is the target's. Each replay uses up one
+ * pooled socket (the failed one is destroyed), so the pool's size bounds the replays.
+ */
+async function attempt(...args: Parameters<typeof attemptOnce>): Promise<Outcome> {
+  const [req, , , body, client] = args;
+  for (let replays = 0; ; replays++) {
+    const o = await attemptOnce(...args);
+    const stale = 'error' in o && o.error.code === 'E_RESET' && o.clock.reused === true && o.clock.headers === undefined;
+    if (!stale || replays >= MAX_FREE_SOCKETS || client.gone || body.sent || !REPLAYABLE.has(req.method ?? '')) return o;
+  }
 }
 
 /** Reads a refused answer to its end so the socket can be reused; one that stalls is dropped instead. */

@@ -8,6 +8,16 @@ import type { CertificateAuthority } from './ca.js';
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
+/**
+ * How long detour keeps a client's idle keep-alive connection (here and on the proxy port). Node's default, 5 s
+ * (closed at 6 s), is shorter than clients keep theirs: Go's Transport 90 s; Python's urllib3 and a Node agent
+ * without a `timeout`, for ever. A client that writes its next request as detour closes gets a reset it cannot
+ * tell from a failure, and Node's agent does not retry (measured: a Node client stalled 7 s between two
+ * requests got "socket hang up"). Longer than Go's 90 s; clients that read the Keep-Alive hint (undici, Node
+ * agents with a timeout) close theirs a second before detour does.
+ */
+export const CLIENT_KEEP_ALIVE_MS = 120_000;
+
 export type InterceptedHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
 
 export class Interceptor {
@@ -20,7 +30,7 @@ export class Interceptor {
     handler: InterceptedHandler,
     private readonly warn: (msg: string) => void,
   ) {
-    this.inner = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    this.inner = http.createServer({ keepAlive: true, keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0 }, (req, res) => {
       const authority = this.hostOf.get(req.socket) ?? req.headers.host ?? '';
       let url: URL | undefined;
       try {

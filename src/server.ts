@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { CertificateAuthority } from './ca.js';
 import { forward, type ForwardContext } from './forwarder.js';
 import { endpointRoute, endpointServes, endpointToken, type GoEndpointPlan } from './goEndpoint.js';
-import { Interceptor } from './interceptor.js';
+import { CLIENT_KEEP_ALIVE_MS, Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
 import { openTunnel } from './tunnel.js';
@@ -128,7 +128,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
   };
 
   // requestTimeout 0: Node's default (300 s) would cut an upload that simply takes long.
-  const server = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+  const server = http.createServer({ keepAlive: true, keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0 }, (req, res) => {
     // Node's parser lets "HTTP/0.9" (or 2.x) request lines through; only HTTP/1.x is forwarded.
     if (req.httpVersionMajor !== 1) {
       plainAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });

@@ -85,6 +85,10 @@ interface Sequential {
   ok: number;
   failed: number;
   errors: string[];
+  /** Failures by kind (the error message, or "status 502"): how many, first and last request number. */
+  kinds: Record<string, { count: number; first: number; last: number; firstMs: number }>;
+  /** The request after which the client gave up (more than 50 failures). */
+  stoppedAt?: number;
   ms: number;
   tunnels: number;
   warm: Sample;
@@ -193,7 +197,7 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
   if (!s) return;
   const fill = s.samples.find((x) => x.at === FILL);
   if (!fill) {
-    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}; ${s.ok} ok, errors ${JSON.stringify(s.errors)}`);
+    t.fail(`no sample at ${FILL}: ${JSON.stringify(s.samples)}; ${s.ok} ok, stopped at ${s.stoppedAt}, errors ${JSON.stringify(s.errors)}, by kind ${JSON.stringify(s.kinds)}`);
     return;
   }
   t.comment(
@@ -202,7 +206,7 @@ t.test('10,000 sequential keep-alive requests: no growth of detour’s fds or RS
       `after ${FILL}: ${fill.fds}/${mib(fill.rssKiB)}, after ${TOTAL}: ${s.end.fds}/${mib(s.end.rssKiB)}; ` +
       `every 1000: ${s.samples.map((x) => `${x.fds}/${(x.rssKiB / 1024).toFixed(0)}`).join(' ')}`,
   );
-  t.equal(s.failed, 0, `no failure ${JSON.stringify(s.errors)}`);
+  t.equal(s.failed, 0, `no failure ${JSON.stringify(s.errors)} ${JSON.stringify(s.kinds)}`);
   t.equal(s.ok, TOTAL);
   t.equal(s.tunnels, 1, 'one keep-alive connection to the proxy carried every request');
   t.ok(mirror.connections() <= 2, `detour reused its upstream connection (${mirror.connections()} for ${TOTAL} requests)`);
