@@ -1,11 +1,11 @@
 // The life of one run through the built CLI: exit statuses, signal forwarding, the private temp folder,
 // the child's environment, the parent's files, the proxy port's guards, and the CA (DESIGN §1, §2, §4).
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeWorld, answer, CURL, type World } from './fixtures/detour.js';
 import { makeTestCa } from './fixtures/tls.js';
-import { startDetour, tryKill, within } from './fixtures/live.js';
+import { startDetour, tryKill, until, within } from './fixtures/live.js';
 import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -99,7 +99,27 @@ t.test('exit status: the child’s code, 128+N for a signal, 127, 126; detour st
 
   r = await w.detour([...QUIET, '-v', '--', 'sh', '-c', 'echo hi']);
   t.equal(r.stdout, 'hi\n', 'with -v too, detour writes nothing on stdout');
-  t.match(r.stderr, /requests/, 'the -v summary goes to stderr');
+  t.match(
+    r.stderr,
+    /^detour: 0 requests, 0 mirrored, 0 tunneled, 0 direct, 0 to origin, 0 blocked, 0 fallbacks, 0 failures, 0 B$/m,
+    `the -v summary goes to stderr, every count zero for a child that made no request: ${r.stderr}`,
+  );
+});
+
+t.test('the -v summary counts what the run did: one mirrored request, its bytes, nothing else', { skip: needs('curl') }, async (t) => {
+  const w = await makeWorld(t);
+  const mirror = await w.https('registry.npmmirror.com', answer(200, 'x'.repeat(2048)));
+  const r = await w.detour([...w.flags(), '-v', '-m', 'npm=https://registry.npmmirror.com', '--', 'curl', '-sS', '--max-time', '20', '-o', '/dev/null', 'https://registry.npmjs.org/left-pad']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, '', 'nothing on stdout');
+  t.equal(mirror.requests.length, 1);
+  // A request answered by the mirror is counted as mirrored under any counting rule; 2048 B is 2.0 KiB.
+  t.match(
+    r.stderr,
+    /^detour: 1 request, 1 mirrored, 0 tunneled, 0 direct, 0 to origin, 0 blocked, 0 fallbacks, 0 failures, 2\.0 KiB$/m,
+    `the summary line: ${r.stderr}`,
+  );
+  t.match(r.stderr, /^detour: +mirrored +registry\.npmmirror\.com 1$/m, 'the mirrored detail names the target once');
 });
 
 t.test('usage errors: status 2, exactly one "detour:" line on stderr', async (t) => {
@@ -196,10 +216,19 @@ t.test('no run folder is left when detour fails at start-up after making it', as
   const w = await makeWorld(t);
   const file = join(w.work, 'a-file');
   writeFileSync(file, 'not a folder\n');
+  // inotify sees the run folder come and go, however briefly it lived.
+  const made: string[] = [];
+  const watcher = watch(w.tmp, (_event, name) => {
+    if (name?.startsWith('detour-') && !made.includes(name)) made.push(name);
+  });
+  t.teardown(() => watcher.close());
   const r = await w.detour([...QUIET, '--ca-dir', join(file, 'ca'), '--', 'true']);
-  t.not(r.code, 0, `start-up error is a failure (status ${r.code})`);
+  t.equal(r.code, 2, `a configuration error found at start-up: status 2 (got ${r.code})`);
+  t.equal(lines(r.stderr).length, 1, `one line, no stack trace: ${JSON.stringify(r.stderr)}`);
+  t.match(r.stderr, /^detour: /);
   t.notOk(r.timedOut);
-  t.same(leftovers(w), [], 'TMPDIR holds no detour-* entry');
+  t.ok(await until(() => made.length > 0, 2000), 'the run folder had been made before the failure (seen in TMPDIR)');
+  t.same(leftovers(w), [], `TMPDIR holds no detour-* entry (made: ${made.join(', ')})`);
 });
 
 t.test('an unusable --ca-dir is a configuration error: status 2, one clear line', async (t) => {
@@ -297,6 +326,34 @@ t.test('the child environment: proxy, NO_PROXY, git, Go, trust files, markers', 
   t.equal(env.DETOUR, '1');
 });
 
+t.test("the parent's NO_PROXY=* is dropped for the child: a mirrored host still goes through detour", { skip: needs('sh', 'curl') }, async (t) => {
+  const w = await makeWorld(t);
+  const mirror = await w.https('registry.npmmirror.com', answer(200, 'from mirror'));
+  const origin = await w.https('registry.npmjs.org', answer(200, 'from origin'));
+  // --resolve: a curl that went around the proxy would dial 127.0.0.1:443 (nothing there), never the internet;
+  // through the proxy curl resolves nothing, so the option is inert.
+  const script = [
+    'echo "NO_PROXY=$NO_PROXY"',
+    'echo "no_proxy=$no_proxy"',
+    'echo "npm_config_noproxy=$npm_config_noproxy"',
+    "echo \"curl=$(curl -sS --max-time 20 --resolve registry.npmjs.org:443:127.0.0.1 -w ' %{http_code}' https://registry.npmjs.org/left-pad)\"",
+  ].join('\n');
+  const r = await w.detour([...w.flags(), '-v', '-m', 'npm=https://registry.npmmirror.com', '--', 'sh', '-c', script], {
+    env: { NO_PROXY: '*', no_proxy: '*' },
+  });
+  t.equal(r.code, 0, r.stderr);
+  const got = parseEnv(r.stdout);
+  for (const k of ['NO_PROXY', 'no_proxy', 'npm_config_noproxy']) {
+    const entries = (got[k] ?? '').split(',');
+    t.notOk(entries.includes('*'), `${k} lost the parent's *: ${got[k]}`);
+    t.ok(entries.includes('127.0.0.1'), `${k} keeps loopback`);
+  }
+  t.equal(got.curl, 'from mirror 200', `curl in the child went through detour to the mirror: ${r.stderr}`);
+  t.match(r.stderr, /GET https:\/\/registry\.npmjs\.org\/left-pad \[mirror\]/, 'detour saw the request');
+  t.equal(mirror.requests.length, 1);
+  t.equal(origin.requests.length, 0);
+});
+
 // ---------------------------------------------------------------------------------------------------
 // 5. The parent's files are never touched (DESIGN §2)
 
@@ -350,6 +407,38 @@ t.test('the proxy answers 407 without the credential and 403 to requests address
   t.equal(got['connect-noauth'], '407', 'CONNECT without credential → 407');
   t.equal(got['get-self'], '403', 'request addressed to the proxy itself → 403');
   t.equal(got['connect-self'], '403', 'CONNECT to the proxy itself → 403');
+});
+
+t.test('a wrong credential gets 407 as a missing one does: wrong token, wrong user, swapped, empty, longer', { skip: needs('sh', 'curl') }, async (t) => {
+  const w = await makeWorld(t);
+  // Stand-ins for the target: a proxy that let a wrong credential through would reach them, never the internet.
+  const plain = await w.http('example.org', answer(200, 'plain origin'));
+  const tls = await w.https('example.org', answer(200, 'tls origin'));
+  const curl = 'curl -sS --max-time 10 -o /dev/null';
+  const script = [
+    'P=${DETOUR_PROXY##*:}; T=${DETOUR_PROXY#http://detour:}; T=${T%@*}',
+    // Same length as the token, every letter and digit changed.
+    "W=$(printf %s \"$T\" | tr 'A-Za-z0-9' 'B-ZAb-za1-90')",
+    '[ "$W" != "$T" ] && [ ${#W} -eq ${#T} ] && echo "wrong-token-differs yes"',
+    'for pair in "wrong-token detour:$W" "wrong-user other:$T" "swapped $T:detour" "empty-token detour:" "longer-token detour:${T}x"; do',
+    '  name=${pair%% *}; cred=${pair#* }',
+    `  echo "get-$name $(${curl} -w '%{http_code}' -x "http://$cred@127.0.0.1:$P" http://example.org/)"`,
+    `  echo "connect-$name $(${curl} -w '%{http_connect}' --proxytunnel -x "http://$cred@127.0.0.1:$P" https://example.org/ 2>/dev/null)"`,
+    'done',
+    // The right credential, for contrast: the same requests are served.
+    `echo "get-right $(${curl} -w '%{http_code}' -x "$DETOUR_PROXY" http://example.org/)"`,
+  ].join('\n');
+  const r = await w.detour([...w.flags(), '-m', 'npm', '--', 'sh', '-c', script]);
+  t.equal(r.code, 0, r.stderr);
+  const got = Object.fromEntries(lines(r.stdout).map((l) => l.split(' ') as [string, string]));
+  t.equal(got['wrong-token-differs'], 'yes', 'the wrong token has the right length and differs');
+  for (const name of ['wrong-token', 'wrong-user', 'swapped', 'empty-token', 'longer-token']) {
+    t.equal(got[`get-${name}`], '407', `plain request, ${name} → 407`);
+    t.equal(got[`connect-${name}`], '407', `CONNECT, ${name} → 407`);
+  }
+  t.equal(got['get-right'], '200', 'the run’s own credential is served');
+  t.equal(plain.requests.length, 1, 'only the request with the right credential reached the target');
+  t.equal(tls.connections(), 0, 'no CONNECT reached the target');
 });
 
 t.test('the proxy listens on 127.0.0.1 only', { skip: needs('sh') }, async (t) => {
