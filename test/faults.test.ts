@@ -20,10 +20,8 @@ t.test('a target that dies mid-body makes curl fail at once (Content-Length and 
   });
   const ok = await w.https('ok.mirror.test', answer(200, 'fine'));
   for (const name of ['sized', 'chunked']) {
-    const r = await w.detour([
-      ...w.flags(), '-v', '-m', `registry.npmjs.org=https://${name}.mirror.test`, '--',
-      'curl', '-sS', '--max-time', '30', '-o', '/dev/null', '-w', '%{size_download} %{time_starttransfer} %{time_total}\\n', 'https://registry.npmjs.org/pkg',
-    ]);
+    const curl = ['curl', '-sS', '--max-time', '30', '-o', '/dev/null', '-w', '%{size_download} %{time_starttransfer} %{time_total}\\n'];
+    const r = await w.detour([...w.flags(), '-v', '-m', `registry.npmjs.org=https://${name}.mirror.test`, '--', ...curl, 'https://registry.npmjs.org/pkg']);
     t.not(r.code, 0, `${name}: curl exits non-zero (${r.code})`);
     // detour and curl share stderr, and a -v line can land inside curl's "curl: (18) …" between "(" and "18)"
     t.match(r.stderr, /(?:^|\()(18|56|92)\) /m, `${name}: curl reports a transfer error`);
@@ -60,14 +58,12 @@ t.test('a client that leaves mid-body aborts the upstream request at once, while
   const body = join(w.work, 'body');
   // The child: a download in the background; on the test's word it kills curl, then waits for the last word, so
   // detour is still running while the test watches the mirror's socket.
-  const d = startDetour(t, w, [
-    ...w.flags(), '-m', 'registry.npmjs.org=https://slow.mirror.test', '--', 'sh', '-c',
-    [
-      `curl -sS -N --max-time 60 -o '${body}' https://registry.npmjs.org/big & pid=$!; echo "started $pid"`,
-      'read line; kill $pid; wait $pid; echo "curl-rc=$?"',
-      'read line',
-    ].join('\n'),
-  ]);
+  const script = [
+    `curl -sS -N --max-time 60 -o '${body}' https://registry.npmjs.org/big & pid=$!; echo "started $pid"`,
+    'read line; kill $pid; wait $pid; echo "curl-rc=$?"',
+    'read line',
+  ].join('\n');
+  const d = startDetour(t, w, [...w.flags(), '-m', 'registry.npmjs.org=https://slow.mirror.test', '--', 'sh', '-c', script]);
   d.adopt(Number((await d.waitFor(/^started (\d+)$/m))[1]));
   const size = () => (existsSync(body) ? statSync(body).size : 0);
   t.ok(await until(() => size() > 0, 20_000), 'body bytes reached the client');

@@ -331,7 +331,8 @@ t.test("the parent's NO_PROXY=* is dropped for the child: a mirrored host still 
   const mirror = await w.https('registry.npmmirror.com', answer(200, 'from mirror'));
   const origin = await w.https('registry.npmjs.org', answer(200, 'from origin'));
   // --resolve: a curl that went around the proxy would dial 127.0.0.1:443 (nothing there), never the internet;
-  // through the proxy curl resolves nothing, so the option is inert.
+  // through the proxy curl resolves nothing, so the option is inert. (curl reads `*` only as NO_PROXY's whole
+  // value; the Go client below reads it anywhere in the list.)
   const script = [
     'echo "NO_PROXY=$NO_PROXY"',
     'echo "no_proxy=$no_proxy"',
@@ -352,6 +353,56 @@ t.test("the parent's NO_PROXY=* is dropped for the child: a mirrored host still 
   t.match(r.stderr, /GET https:\/\/registry\.npmjs\.org\/left-pad \[mirror\]/, 'detour saw the request');
   t.equal(mirror.requests.length, 1);
   t.equal(origin.requests.length, 0);
+});
+
+/** A Go HTTP client that routes by the proxy variables (Go reads `*` anywhere in NO_PROXY as "every host"). A
+ *  direct dial of HOST:443 goes to $DIRECT_TO, a 127.0.0.1 stand-in: a client that bypassed the proxy stays local. */
+const GO_CLIENT = `package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	d := &net.Dialer{}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == os.Getenv("DIRECT_HOST") {
+			addr = os.Getenv("DIRECT_TO")
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	res, err := (&http.Client{Transport: tr}).Get(os.Args[1])
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	b, _ := io.ReadAll(res.Body)
+	fmt.Printf("%s %d\\n", b, res.StatusCode)
+}
+`;
+
+t.test("the parent's NO_PROXY=* is dropped for the child: a Go client reaches the mirrored host through detour", { skip: needs('go') }, async (t) => {
+  const w = await makeWorld(t);
+  const mirror = await w.https('registry.npmmirror.com', answer(200, 'from mirror'));
+  const origin = await w.https('registry.npmjs.org', answer(200, 'from origin'));
+  const goEnv = { GOCACHE: join(w.work, 'gocache'), GOPATH: join(w.work, 'gopath'), GOTOOLCHAIN: 'local', GOFLAGS: '', GO111MODULE: 'auto', HOME: w.home };
+  writeFileSync(join(w.work, 'client.go'), GO_CLIENT);
+  // Built before detour runs: only the standard library, nothing fetched.
+  const built = await run('go', ['build', '-o', 'client', 'client.go'], { cwd: w.work, env: isolatedEnv(goEnv), timeoutMs: 120_000 });
+  t.equal(built.code, 0, built.stderr);
+  const r = await w.detour([...w.flags(), '-v', '-m', 'npm=https://registry.npmmirror.com', '--', join(w.work, 'client'), 'https://registry.npmjs.org/left-pad'], {
+    env: { NO_PROXY: '*', no_proxy: '*', DIRECT_HOST: 'registry.npmjs.org:443', DIRECT_TO: `127.0.0.1:${origin.port}` },
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'from mirror 200\n', `the Go client went through detour to the mirror: ${r.stderr}`);
+  t.equal(mirror.requests.length, 1);
+  t.equal(origin.requests.length, 0, 'the origin (reached only by a client that went around detour) received nothing');
 });
 
 // ---------------------------------------------------------------------------------------------------
