@@ -1,11 +1,11 @@
 // The life of one run through the built CLI: exit statuses, signal forwarding, the private temp folder,
 // the child's environment, the parent's files, the proxy port's guards, and the CA (DESIGN §1, §2, §4).
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeWorld, answer, CURL, type World } from './fixtures/detour.js';
 import { makeTestCa } from './fixtures/tls.js';
-import { startDetour, tryKill, within } from './fixtures/live.js';
+import { startDetour, tryKill, until, within } from './fixtures/live.js';
 import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -99,7 +99,11 @@ t.test('exit status: the child’s code, 128+N for a signal, 127, 126; detour st
 
   r = await w.detour([...QUIET, '-v', '--', 'sh', '-c', 'echo hi']);
   t.equal(r.stdout, 'hi\n', 'with -v too, detour writes nothing on stdout');
-  t.match(r.stderr, /requests/, 'the -v summary goes to stderr');
+  t.match(
+    r.stderr,
+    /^detour: 0 requests, 0 mirrored, 0 tunneled, 0 direct, 0 to origin, 0 blocked, 0 fallbacks, 0 failures, 0 B$/m,
+    `the -v summary goes to stderr, every count zero for a child that made no request: ${r.stderr}`,
+  );
 });
 
 t.test('usage errors: status 2, exactly one "detour:" line on stderr', async (t) => {
@@ -196,10 +200,19 @@ t.test('no run folder is left when detour fails at start-up after making it', as
   const w = await makeWorld(t);
   const file = join(w.work, 'a-file');
   writeFileSync(file, 'not a folder\n');
+  // inotify sees the run folder come and go, however briefly it lived.
+  const made: string[] = [];
+  const watcher = watch(w.tmp, (_event, name) => {
+    if (name?.startsWith('detour-') && !made.includes(name)) made.push(name);
+  });
+  t.teardown(() => watcher.close());
   const r = await w.detour([...QUIET, '--ca-dir', join(file, 'ca'), '--', 'true']);
-  t.not(r.code, 0, `start-up error is a failure (status ${r.code})`);
+  t.equal(r.code, 2, `a configuration error found at start-up: status 2 (got ${r.code})`);
+  t.equal(lines(r.stderr).length, 1, `one line, no stack trace: ${JSON.stringify(r.stderr)}`);
+  t.match(r.stderr, /^detour: /);
   t.notOk(r.timedOut);
-  t.same(leftovers(w), [], 'TMPDIR holds no detour-* entry');
+  t.ok(await until(() => made.length > 0, 2000), 'the run folder had been made before the failure (seen in TMPDIR)');
+  t.same(leftovers(w), [], `TMPDIR holds no detour-* entry (made: ${made.join(', ')})`);
 });
 
 t.test('an unusable --ca-dir is a configuration error: status 2, one clear line', async (t) => {

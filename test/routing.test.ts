@@ -159,3 +159,80 @@ t.test('a name that is not a preset is refused (exit 2, one line naming the pres
   t.equal(mirror.requests[0]?.url, '/base/tools/x');
   t.match(r.stderr, /GET http:\/\/intranet\/tools\/x \[mirror\] → intranet\.mirror\.test\/base 200/);
 });
+
+// The headers that must never leave detour: the run's credential, every other Proxy-* header, the
+// connection-level ones, and whatever the client's Connection header names.
+const HOP_HEADERS = ['proxy-authorization', 'proxy-connection', 'proxy-extra', 'keep-alive', 'te', 'x-hop-secret'];
+
+t.test('plain HTTP through the proxy: neither a mirror nor an origin receives Proxy-Authorization, Proxy-* or hop-by-hop headers', async (t) => {
+  const w = await makeWorld(t);
+  const mirror = await w.https('goproxy.cn', answer(200, 'from mirror'));
+  const mirroredOrigin = await w.http('proxy.golang.org', answer(200, 'from the mirrored host’s origin'));
+  const origin = await w.http('example.org', answer(200, 'from origin'));
+  // curl sends Proxy-Authorization (Basic, from the proxy URL) on every plain-HTTP request to the proxy.
+  const curl = [
+    'curl -sS --max-time 20 -w " %{http_code}\\n" -x "$DETOUR_PROXY"',
+    "-H 'Proxy-Connection: keep-alive' -H 'Proxy-Extra: x' -H 'Keep-Alive: timeout=5' -H 'TE: trailers'",
+    "-H 'Connection: keep-alive, X-Hop-Secret' -H 'X-Hop-Secret: s3cret' -H 'X-End-To-End: kept'",
+  ].join(' ');
+  const script = ['echo "$DETOUR_PROXY"', `${curl} http://proxy.golang.org/github.com/acme/widget/@v/list`, `${curl} http://example.org/hello`].join('\n');
+  const r = await w.detour([...w.flags(), '-v', '-m', 'proxy.golang.org=https://goproxy.cn', '--', 'sh', '-c', script]);
+  t.equal(r.code, 0, r.stderr);
+  const [proxyUrl, viaMirror, viaOrigin] = r.stdout.split('\n');
+  const token = decodeURIComponent(new URL(proxyUrl!).password);
+  t.ok(token.length >= 16, 'the child was given the run’s credential');
+  t.equal(viaMirror, 'from mirror 200', 'the mirrored host was answered by the mirror');
+  t.equal(viaOrigin, 'from origin 200', 'the unmirrored host was answered by its origin');
+  t.match(r.stderr, /GET http:\/\/proxy\.golang\.org\/\S+ \[mirror\] → goproxy\.cn 200/, 'plain HTTP to a rule host went down the rule');
+  t.equal(mirroredOrigin.requests.length, 0, 'the mirrored host’s origin received nothing');
+  t.equal(mirror.requests.length, 1);
+  t.equal(origin.requests.length, 1);
+  for (const [name, server] of [['the mirror', mirror], ['the origin', origin]] as const) {
+    const headers = server.requests[0]!.headers;
+    for (const h of HOP_HEADERS) t.notOk(h in headers, `${name} received no ${h} header (got ${JSON.stringify(headers[h])})`);
+    const seen = JSON.stringify(headers);
+    t.notOk(seen.includes(token) || seen.includes(Buffer.from(`detour:${token}`).toString('base64')), `${name} never saw the run’s credential, under any header`);
+    t.notMatch(headers.connection ?? '', /x-hop-secret/i, `${name}: the Connection header does not name the client’s hop header`);
+    t.equal(headers['x-end-to-end'], 'kept', `${name}: end-to-end headers are forwarded (the strip is not a wipe)`);
+  }
+});
+
+t.test('--direct wins over a mirror rule for the same host: tunnelled and never decrypted, plain HTTP sent to the origin', async (t) => {
+  const w = await makeWorld(t);
+  const origin = await w.https('registry.npmjs.org', answer(200, 'tls origin'));
+  const plainOrigin = await w.http('registry.npmjs.org', answer(200, 'plain origin'));
+  const mirror = await w.https('registry.npmmirror.com', answer(200, 'mirrored'));
+  // The host has BOTH a rule and a --direct pattern: only --direct must decide.
+  const flags = [...w.flags(), '-v', '-m', 'registry.npmjs.org=https://registry.npmmirror.com', '-d', 'registry.npmjs.org'];
+  // Trusting only the test CA (not detour's): a decrypted connection would fail curl's certificate check.
+  let r = await w.detour([...flags, '--', ...CURL, '--cacert', w.ca.certFile, 'https://registry.npmjs.org/left-pad']);
+  t.equal(r.stdout, 'tls origin\n200', `curl saw the origin’s own certificate: ${r.stderr}`);
+  t.match(r.stderr, /CONNECT registry\.npmjs\.org:443 \[direct\]/, 'the CONNECT was routed direct');
+  t.equal(origin.requests.length, 1);
+  r = await w.detour([...flags, '--', ...CURL, 'http://registry.npmjs.org/left-pad']);
+  t.equal(r.stdout, 'plain origin\n200', r.stderr);
+  t.match(r.stderr, /GET http:\/\/registry\.npmjs\.org\/left-pad \[direct\]/, 'the plain request was routed direct');
+  t.equal(plainOrigin.requests.length, 1);
+  t.equal(mirror.connections(), 0, 'the mirror was never dialled');
+});
+
+t.test('a request whose body was sent is not retried: a GET with a body through a|b gets the first target’s 500 at once', async (t) => {
+  const w = await makeWorld(t);
+  const first = await w.https('a.mirror.test', (_req, res, body) => {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end(`a read ${body.length} bytes`);
+  });
+  const second = await w.https('b.mirror.test', answer(200, 'b answered'));
+  const payload = 'q'.repeat(64 * 1024);
+  // --timeout 30000: a retry that re-sent the headers without the body would wait that long at b; curl's own
+  // bound (10 s) is what "at once" means here, and the answer takes milliseconds.
+  const get = ['curl', '-sS', '--max-time', '10', '-w', '\\n%{http_code}', '-X', 'GET', '-H', 'content-type: text/plain', '--data-binary', payload];
+  const chain = 'registry.npmjs.org=https://a.mirror.test|https://b.mirror.test';
+  const r = await w.detour([...w.flags(), '--timeout', '30000', '-m', chain, '--', ...get, 'https://registry.npmjs.org/-/v1/search']);
+  t.equal(r.code, 0, `curl got an answer within its 10 s bound (curl exit ${r.code}): ${r.stderr}`);
+  t.equal(r.stdout, `a read ${payload.length} bytes\n500`, 'the client got the first target’s own answer');
+  t.equal(first.requests.length, 1);
+  t.equal(first.requests[0]!.body.length, payload.length, 'the first target read the whole body');
+  t.equal(second.connections(), 0, 'the second target was never dialled');
+  t.equal(second.requests.length, 0);
+});
