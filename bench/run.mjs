@@ -161,7 +161,7 @@ function timed(cmd, argv, opts = {}) {
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
-    const limit = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const limit = setTimeout(() => child.kill('SIGKILL'), 900_000); // bounded; peers on a loaded machine take minutes
     child.on('close', (status) => {
       clearTimeout(limit);
       children.delete(child);
