@@ -368,7 +368,9 @@ async function main() {
     record('S3 start ms', 'detour -- true', (await timed(cliPath, ['--no-upstream', '--', 'true'])).ms);
   }
 
-  const summary = Object.fromEntries(Object.entries(results).map(([s, byVariant]) => [s, Object.fromEntries(Object.entries(byVariant).map(([v, xs]) => [v, median(xs)]))]));
+  // Rows grouped by scenario (S1…S4), each connection count right under its time.
+  const scenarioNumber = ([name]) => Number(/^S(\d)/.exec(name)?.[1] ?? 9);
+  const summary = Object.fromEntries(Object.entries(results).sort((a, b) => scenarioNumber(a) - scenarioNumber(b)).map(([s, byVariant]) => [s, Object.fromEntries(Object.entries(byVariant).map(([v, xs]) => [v, median(xs)]))]));
   const names = [...new Set(Object.values(summary).flatMap((o) => Object.keys(o)))];
   const fmt = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : Number.isInteger(x) ? String(x) : x.toFixed(2)) : '–');
   let md = `| scenario | ${names.join(' | ')} |\n|---|${names.map(() => '---').join('|')}|\n`;
