@@ -94,7 +94,12 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'npm',
     description: 'npm registry',
-    routes: [{ host: 'registry.npmjs.org', pathPrefix: '', mount: '', isMetadata: npmMetadata, probe: '/is-number' }],
+    routes: [
+      { host: 'registry.npmjs.org', pathPrefix: '', mount: '', isMetadata: npmMetadata, probe: '/is-number' },
+      // yarn 1's default registry, the same content under another name. Not probed: its targets are
+      // registry.npmjs.org's, so `detour check` would ask each mirror the same question twice.
+      { host: 'registry.yarnpkg.com', pathPrefix: '', mount: '', isMetadata: npmMetadata },
+    ],
     mirrors: {
       npmmirror: 'https://registry.npmmirror.com',
       tencent: 'https://mirrors.cloud.tencent.com/npm',

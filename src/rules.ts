@@ -109,10 +109,14 @@ function parseChain(text: string, spec: string, resolve: (name: string) => Targe
   return hops;
 }
 
-/** Where each of the preset's routes lives under a mirror root, and where it lives at the origin. */
-function canonicalPairs(preset: Preset, mirrorRoot: string): Replacement[] {
+/**
+ * Where each of the preset's routes lives under a mirror root, and where it lives at the origin. `route`
+ * (the host the client asked) comes first: where routes share a mount (registry.npmjs.org and
+ * registry.yarnpkg.com), the mirror's URLs name the host the client asked, not the preset's first.
+ */
+function canonicalPairs(preset: Preset, mirrorRoot: string, route: PresetRoute): Replacement[] {
   const pairs: Replacement[] = [];
-  for (const r of preset.routes) {
+  for (const r of [route, ...preset.routes]) {
     const from = mirrorRoot.replace(/\/$/, '') + r.mount;
     if (!pairs.some((p) => p.from === from)) pairs.push({ from, to: `https://${r.host}${r.pathPrefix}` });
   }
@@ -153,7 +157,7 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
       const { root, authorization } = rootOf(name);
       const url = new URL(root.replace(/\/$/, '') + route.mount);
       // Keyed by label, which never holds credentials: the pairs match the mirror's URLs as it writes them.
-      pairs.set(labelOf(url), canonicalPairs(preset, root));
+      pairs.set(labelOf(url), canonicalPairs(preset, root, route));
       return { url, ...(authorization ? { authorization } : {}) };
     });
     return {
