@@ -69,7 +69,7 @@ t.test('yarn 1: add, then install --frozen-lockfile from a yarn.lock on registry
   const { w, mirror, origins, flags } = await npmWorld(t, pkg);
   const app = project(w, 'app');
   const cache = join(w.tmp, 'yarn-cache');
-  const env = { YARN_CACHE_FOLDER: cache, YARN_DISABLE_SELF_UPDATE_CHECK: 'true', YARN_ENABLE_TELEMETRY: '0' };
+  const env = { YARN_CACHE_FOLDER: cache, YARN_DISABLE_SELF_UPDATE_CHECK: 'true' };
   const yarn = (...args: string[]) =>
     w.detour([...flags, '-m', 'npm', '--', 'yarn', ...args, '--non-interactive', '--no-progress', '--network-timeout', '30000'], { env, cwd: app, timeoutMs: 60_000 });
 
