@@ -89,6 +89,11 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   // trust in detour's CA. Set only when something changes: otherwise go's env file stays in charge.
   if (f.goEndpoint?.plan.entries.length) env.GOPROXY = childGoproxy(f.goEndpoint.plan, f.goEndpoint.base);
 
+  // Hugging Face: hf_xet (huggingface_hub's Xet downloader) asks the Xet hosts the Hub names, whatever
+  // HF_ENDPOINT says, and on macOS trusts only the keychain: with it off, downloads take the /resolve/ HTTP path,
+  // which detour mirrors. HF_ENDPOINT is left alone: the client keeps asking huggingface.co, which detour routes.
+  if (f.mirroredHosts.includes('huggingface.co')) env.HF_HUB_DISABLE_XET = '1';
+
   // Go: private modules are never asked of any proxy by the go command itself.
   // The base is what go itself would use, its env file included: the variable set here hides that file.
   const own = f.direct.ownSources;

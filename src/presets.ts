@@ -1,5 +1,6 @@
 // The built-in presets: pure data. Adding a mirror is one entry in `mirrors`.
 // `routes` say which origin hosts a preset covers and where their paths live under a mirror's base URL.
+import { hf } from './ecosystems/hf.js';
 
 export interface PresetRoute {
   /** Origin host the client asks for. */
@@ -8,6 +9,12 @@ export interface PresetRoute {
   readonly pathPrefix: string;
   /** Appended to a mirror's base URL for this host (sumdb lives under <mirror>/sumdb/sum.golang.org). */
   readonly mount: string;
+  /**
+   * Where this host lives at a mirror, when not under the mirror's root (hf-mirror.com serves cdn-lfs-us-1.hf.co
+   * as cdn-lfs-us-1.hf-mirror.com); `mount` is then unused. Undefined: that mirror does not serve this host, and
+   * it is left out of this host's chain (a host left with no mirror at all gets no rule).
+   */
+  readonly mirrorBase?: (mirrorRoot: URL) => URL | undefined;
   /** Mirrors that lay out artifacts differently from the origin map the path after the prefix. */
   readonly mirrorPath?: (suffix: string) => string;
   /** The module a request path names, for the privacy guard (Go: never ask a mirror about a private module). */
@@ -18,6 +25,8 @@ export interface PresetRoute {
   readonly originDocument?: (suffix: string) => string | undefined;
   /** Its metadata pages may link with relative URLs (PyPI simple pages: `../../packages/…`). */
   readonly relativeLinks?: boolean;
+  /** Response headers, of any status, whose URLs naming a mirror are canonicalised (a redirect's Location, Link). */
+  readonly canonicalHeaders?: readonly string[];
   /** `detour check`: the origin path a health probe asks for (under pathPrefix); absent: not probed. */
   readonly probe?: string;
 }
@@ -136,6 +145,7 @@ export const PRESETS: readonly Preset[] = [
     mirrors: { rsproxy: 'https://rsproxy.cn' },
     defaultChain: 'rsproxy|origin',
   },
+  hf,
 ];
 
 export function findPreset(name: string): Preset | undefined {

@@ -4,6 +4,7 @@ import { ConfigError } from './errors.js';
 import { PRESETS, findPreset, presetRouteFor, type Preset, type PresetRoute } from './presets.js';
 import type { ModifyResponse } from './forwarder.js';
 import { metadataRewriter, type Replacement } from './metadata.js';
+import { withCanonicalHeaders } from './canonicalHeaders.js';
 
 /** GOPROXY separators: after ',' the next target is tried only on 404/410; after '|' on any failure. */
 export type Separator = ',' | '|';
@@ -90,8 +91,11 @@ function parseTargetUrl(text: string, spec: string): TargetUrl {
 /** How a target is named in -v lines, logs and error bodies: host and path, no scheme. */
 const labelOf = (base: URL): string => base.host + base.pathname.replace(/\/$/, '');
 
-/** Splits "a|b,origin" into hops, resolving names through `resolve`. */
-function parseChain(text: string, spec: string, resolve: (name: string) => TargetUrl | undefined): Hop[] {
+/**
+ * Splits "a|b,origin" into hops, resolving names through `resolve` (undefined: parse the word as a URL; null:
+ * this mirror does not serve the route's host, and the hop is left out, the next one keeping its separator).
+ */
+function parseChain(text: string, spec: string, resolve: (name: string) => TargetUrl | null | undefined): Hop[] {
   const tokens = text.split(/([,|])/);
   const hops: Hop[] = [];
   for (let i = 0; i < tokens.length; i += 2) {
@@ -101,12 +105,19 @@ function parseChain(text: string, spec: string, resolve: (name: string) => Targe
     let target: Target;
     if (word === 'origin') target = { kind: 'origin', label: 'origin' };
     else {
-      const { url: base, authorization } = resolve(word) ?? parseTargetUrl(word, spec);
+      const resolved = resolve(word);
+      if (resolved === null) continue;
+      const { url: base, authorization } = resolved ?? parseTargetUrl(word, spec);
       target = { kind: 'mirror', base, label: labelOf(base), ...(authorization ? { authorization } : {}) };
     }
-    hops.push(via ? { target, via } : { target });
+    hops.push(via && hops.length ? { target, via } : { target });
   }
   return hops;
+}
+
+/** Where a route's host lives at a mirror: under its root, or (mirrorBase) elsewhere, or nowhere. */
+function routeBase(route: PresetRoute, mirrorRoot: string): URL | undefined {
+  return route.mirrorBase ? route.mirrorBase(new URL(mirrorRoot)) : new URL(mirrorRoot.replace(/\/$/, '') + route.mount);
 }
 
 /**
@@ -117,16 +128,24 @@ function parseChain(text: string, spec: string, resolve: (name: string) => Targe
 function canonicalPairs(preset: Preset, mirrorRoot: string, route: PresetRoute): Replacement[] {
   const pairs: Replacement[] = [];
   for (const r of [route, ...preset.routes]) {
-    const from = mirrorRoot.replace(/\/$/, '') + r.mount;
+    const base = r.mirrorBase ? r.mirrorBase(new URL(mirrorRoot)) : undefined;
+    if (r.mirrorBase && !base) continue;
+    const from = base ? base.href.replace(/\/$/, '') : mirrorRoot.replace(/\/$/, '') + r.mount;
     if (!pairs.some((p) => p.from === from)) pairs.push({ from, to: `https://${r.host}${r.pathPrefix}` });
   }
   return pairs;
 }
 
-function withMetadata(route: Pick<PresetRoute, 'isMetadata' | 'originDocument' | 'relativeLinks'>, pathPrefix: string, pairs: Map<string, Replacement[]>) {
-  const { isMetadata, originDocument, relativeLinks } = route;
-  if (!isMetadata || !pairs.size) return {};
-  return { modifyResponse: metadataRewriter({ isMetadata, ...(originDocument ? { originDocument } : {}), ...(relativeLinks ? { relativeLinks } : {}) }, pathPrefix, pairs) };
+type Canonicalising = Pick<PresetRoute, 'isMetadata' | 'originDocument' | 'relativeLinks' | 'canonicalHeaders'>;
+
+function withMetadata(route: Canonicalising, pathPrefix: string, pairs: Map<string, Replacement[]>) {
+  const { isMetadata, originDocument, relativeLinks, canonicalHeaders } = route;
+  if (!pairs.size) return {};
+  const body = isMetadata
+    ? metadataRewriter({ isMetadata, ...(originDocument ? { originDocument } : {}), ...(relativeLinks ? { relativeLinks } : {}) }, pathPrefix, pairs)
+    : undefined;
+  const edit = canonicalHeaders?.length ? withCanonicalHeaders(canonicalHeaders, pairs, body) : body;
+  return edit ? { modifyResponse: edit } : {};
 }
 
 /**
@@ -151,16 +170,21 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
     const { url, authorization } = parseTargetUrl(name, spec);
     return { root: mirrorRoot(preset, url), ...(authorization ? { authorization } : {}) };
   };
-  return preset.routes.map((route) => {
+  const rules: Rule[] = [];
+  for (const route of preset.routes) {
     const pairs = new Map<string, Replacement[]>();
     const chain = parseChain(chainText, spec, (name) => {
       const { root, authorization } = rootOf(name);
-      const url = new URL(root.replace(/\/$/, '') + route.mount);
+      const url = routeBase(route, root);
+      if (!url) return null;
       // Keyed by label, which never holds credentials: the pairs match the mirror's URLs as it writes them.
       pairs.set(labelOf(url), canonicalPairs(preset, root, route));
-      return { url, ...(authorization ? { authorization } : {}) };
+      // A mirror's credentials are for its own host, never for another host it is said to serve.
+      return { url, ...(authorization && url.host === new URL(root).host ? { authorization } : {}) };
     });
-    return {
+    // A host that no chosen mirror serves stays as without the preset: tunneled, never decrypted.
+    if (route.mirrorBase && !chain.some((hop) => hop.target.kind === 'mirror')) continue;
+    rules.push({
       host: route.host,
       pathPrefix: route.pathPrefix,
       chain,
@@ -170,8 +194,9 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
       ...(route.moduleOf ? { moduleOf: route.moduleOf } : {}),
       ...withMetadata(route, route.pathPrefix, pairs),
       ...(route.probe ? { probe: { path: route.probe, strict: true } } : {}),
-    };
-  });
+    });
+  }
+  return rules;
 }
 
 function rawRule(spec: string, key: string, chainText: string): Rule {

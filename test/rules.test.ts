@@ -11,7 +11,7 @@ t.test('presets expand to one rule per origin route, with mounts', async (t) => 
   const sum = rules[1]!;
   t.same(sum.chain.map((h) => [h.via, h.target.label]), [[undefined, 'mirrors.aliyun.com/goproxy/sumdb/sum.golang.org'], ['|', 'goproxy.cn/sumdb/sum.golang.org'], ['|', 'origin']]);
   t.equal(sum.exhaustedStatus, 404);
-  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), ['go', 'npm', 'pypi', 'crates'], 'no -m: every preset');
+  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), ['go', 'npm', 'pypi', 'crates', 'hf'], 'no -m: every preset');
 });
 
 t.test('crates downloads map onto the mirror layout', async (t) => {
@@ -89,7 +89,7 @@ t.test('a preset given an index URL takes the mount off: pypi=…/simple, crates
 
 t.test('a rule host without a dot is refused with the presets, unless written with a trailing dot', async (t) => {
   for (const spec of ['gems=https://m.test', 'nmp=https://m.test', 'gems/x=https://m.test', 'intranet:8080=https://m.test']) {
-    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
+    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates, hf \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
   }
   const [r] = parseMirrorSpecs(['Intranet.=http://m.test/x']);
   t.equal(r!.host, 'intranet', 'the trailing dot marks a literal single-label host');
