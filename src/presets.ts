@@ -1,5 +1,6 @@
 // The built-in presets: pure data. Adding a mirror is one entry in `mirrors`.
 // `routes` say which origin hosts a preset covers and where their paths live under a mirror's base URL.
+import { github } from './ecosystems/github.js';
 
 export interface PresetRoute {
   /** Origin host the client asks for. */
@@ -131,6 +132,7 @@ export const PRESETS: readonly Preset[] = [
     mirrors: { rsproxy: 'https://rsproxy.cn' },
     defaultChain: 'rsproxy|origin',
   },
+  github,
 ];
 
 export function findPreset(name: string): Preset | undefined {

@@ -180,3 +180,44 @@ t.test('"*" in a path prefix stands for one whole element; a literal prefix beat
     t.throws(() => parseMirrorSpecs([spec]), { message: /^invalid path prefix "[^"]+" in mirror rule "[^"]+": "\*" stands for one whole path element/ }, spec);
   }
 });
+
+t.test('github preset: downloads, archives, raw files and git fetches go to the proxies; web pages, pushes and the API do not', async (t) => {
+  const gh = (url: string, method = 'GET') => plan(['github'], url, method);
+  const proxied = (url: string) => ['https://ghfast.top/' + url, 'https://gh-proxy.com/' + url, url];
+  for (const url of [
+    'https://github.com/acme/widget/releases/download/v1.2.0/widget-linux-amd64.tar.gz',
+    'https://github.com/acme/widget/releases/latest/download/widget-linux-amd64.tar.gz',
+    'https://github.com/acme/widget/archive/refs/tags/v1.2.0.tar.gz',
+    'https://github.com/acme/widget/raw/main/install.sh',
+    'https://github.com/acme/widget/info/refs?service=git-upload-pack',
+    'https://github.com/acme/widget.git/info/refs?service=git-upload-pack',
+    'https://codeload.github.com/acme/widget/tar.gz/refs/tags/v1.2.0',
+    'https://raw.githubusercontent.com/acme/widget/main/install.sh',
+    'https://gist.githubusercontent.com/acme/0123abcd/raw/x.sh',
+    'https://release-assets.githubusercontent.com/github-production-release-asset/1/2?sp=r&sig=a%2Bb',
+    'https://objects.githubusercontent.com/github-production-release-asset-2e65be/1/2?X-Amz-Signature=abc',
+  ]) {
+    t.same(gh(url), { route: 'mirror', targets: proxied(url) }, url);
+  }
+  t.same(gh('https://github.com/acme/widget.git/git-upload-pack', 'POST'), { route: 'mirror', targets: proxied('https://github.com/acme/widget.git/git-upload-pack') }, "git's fetch is a read");
+  for (const [url, method] of [
+    ['https://github.com/acme/widget', 'GET'],
+    ['https://github.com/acme/widget/releases', 'GET'],
+    ['https://github.com/acme/widget/releases/tag/v1.2.0', 'GET'],
+    ['https://github.com/acme/widget/blob/main/README.md', 'GET'],
+    ['https://github.com/login', 'GET'],
+    ['https://github.com/acme/widget.git/info/refs?service=git-receive-pack', 'GET'],
+    ['https://github.com/acme/widget.git/git-receive-pack', 'POST'],
+    ['https://github.com/acme/widget/archive/refs/tags/v1.tar.gz', 'DELETE'],
+  ] as const) {
+    t.same(gh(url, method), { route: 'origin', targets: [url] }, `${method} ${url}`);
+  }
+  const routing = { rules: parseMirrorSpecs(['github']), direct: DirectList.from(['github.com/acme-private'], {}) };
+  t.same(decideConnect(routing, 'api.github.com', 443), { action: 'tunnel', route: 'tunnel' }, 'api.github.com is not owned');
+  t.same(decideConnect(routing, 'github.com', 443), { action: 'intercept' });
+  const priv = decideRequest(routing, new URL('https://github.com/acme-private/lib/info/refs?service=git-upload-pack'), 'GET');
+  t.equal(priv.action === 'forward' && priv.plan.route, 'direct', '--direct keeps a private repository away from the proxies');
+  t.same(plan(['github=ghproxy.net|origin'], 'https://codeload.github.com/a/b/zip/main').targets, ['https://ghproxy.net/https://codeload.github.com/a/b/zip/main', 'https://codeload.github.com/a/b/zip/main']);
+  t.same(plan(['github=https://gh.corp.test/mirror/https://'], 'https://github.com/a/b/archive/main.zip').targets, ['https://gh.corp.test/mirror/https://github.com/a/b/archive/main.zip'], 'a URL given to the preset');
+  t.throws(() => parseMirrorSpecs(['github=https://gh.corp.test/mirror']), { message: 'invalid github mirror "https://gh.corp.test/mirror" in "github=https://gh.corp.test/mirror": a URL-prefix proxy is written with a trailing "/https://" (this preset matches paths with "*", which a path-style mirror cannot lay out)' }, 'a path-style mirror cannot serve the preset');
+});
