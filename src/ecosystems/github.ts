@@ -8,13 +8,14 @@
 //   configured token): hunshcn/gh-proxy index.js and app/main.py (exp1..exp5), WJQSERVER-STUDIO/ghproxy
 //   proxy/match.go (Matcher), sky22333/hubproxy src/handlers/github.go (githubExps). So on github.com only those
 //   paths are mirrored here; the web UI, blob pages, pushes and api.github.com stay with the origin.
-// - Redirects. github.com answers a release download with a 302 to release-assets.githubusercontent.com (before
-//   2025: objects.githubusercontent.com) carrying a signed query that expires within minutes, an archive with a
-//   302 to codeload.github.com, /raw/ with a 302 to raw.githubusercontent.com (archived URLs of both asset hosts
-//   are all over public scripts). A prefix proxy follows these itself (gh-proxy fetches with redirect 'follow',
+// - Redirects. github.com answers a release download with a 302 to release-assets.githubusercontent.com
+//   (web.archive.org copies from 2026; those from 2022-2023 are on objects.githubusercontent.com, X-Amz-Expires=300)
+//   with a signed query that expires within minutes, an archive with a 302 to codeload.github.com, /raw/ with
+//   a 302 to raw.githubusercontent.com. A prefix proxy follows these itself (gh-proxy fetches with redirect 'follow',
 //   ghproxy proxy/chunkreq.go re-requests the Location), so the client gets a 200. A redirect still reaches the
-//   client when the chain falls to the origin, or when a proxy sends a big file back to its origin URL
-//   (gh-proxy's size_limit, ghproxy's SizeLimit: a 301 to the asset URL). The preset owns those hosts, so the
+//   client when the chain falls to the origin, or when a proxy sends a big file back to the origin (ghproxy's
+//   SizeLimit: a 301 to the asset URL; gh-proxy's size_limit, 999 GB by default: a 302 to the github.com URL,
+//   which would come back to the same proxy, a loop the client's redirect limit ends). The preset owns those hosts, so the
 //   follow-up request comes back through detour and down the same chain, its signed query intact; scripts
 //   prefix them to the same services (`https://ghfast.top/https://codeload.github.com/…`,
 //   `https://mirror.ghproxy.com/https://objects.githubusercontent.com/…` in installers found by code search).
@@ -27,7 +28,7 @@
 //               list measured working in 2026-08 (an Animeko source-update script, ACCEL_PREFIXES), which also
 //               lists ghfast.top and ghproxy.net and marks mirror.ghproxy.com and ghproxy.link itself as dead.
 //   ghproxy.net  an independent service with range requests (Mdcito CHANGELOG 1.0.7); in the 2026-08 list.
-//   gh.llkk.cc   seen in 2025-2026 installer fallback lists (uv, SMAPI, Clang downloads) beside the others.
+//   gh.llkk.cc   in installer fallback lists found by code search (uv, SMAPI) beside the three above.
 //   The default chain is the two most cited, then the origin: a dead proxy costs one connect failure.
 // - Private repositories: detour never forwards a client's credentials to another host, so a proxy sees git's
 //   request without them and the clone fails with 401; such repositories belong in --direct
