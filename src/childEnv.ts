@@ -10,6 +10,8 @@ export interface ChildFacts {
   /** Per root-replacing variable, its bundle file (see trust.ts). */
   readonly bundles: Readonly<Record<string, string>>;
   readonly nodeExtraFile: string;
+  /** wget's config file: the user's own, plus the bundle as `ca_certificate` (see trust.ts). */
+  readonly wgetrc?: string;
   /** Hosts with a mirror rule: no NO_PROXY entry may let the child bypass detour for them. */
   readonly mirroredHosts: readonly string[];
   readonly direct: DirectList;
@@ -67,6 +69,7 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
     DENO_CERT: f.caFile,
     // ...those that REPLACE the roots get a bundle: the roots they had, plus --upstream-ca, plus the CA.
     ...f.bundles,
+    ...(f.wgetrc ? { WGETRC: f.wgetrc } : {}),
     DETOUR: '1',
     DETOUR_CA_FILE: f.caFile,
     DETOUR_PROXY: f.proxyUrl,

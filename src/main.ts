@@ -21,7 +21,7 @@ import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
 import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
-import { mergedNodeExtra, outboundRoots, writeTrustFiles } from './trust.js';
+import { mergedNodeExtra, outboundRoots, writeTrustFiles, writeWgetrc } from './trust.js';
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -111,6 +111,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     caFile: trust.caFile,
     bundles: trust.bundles,
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
+    wgetrc: writeWgetrc(runDir.path, parentEnv, trust.bundles.SSL_CERT_FILE),
     mirroredHosts: hosts,
     direct: config.direct,
     nodePreload: nodePreload(),

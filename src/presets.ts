@@ -1,5 +1,6 @@
 // The built-in presets: pure data. Adding a mirror is one entry in `mirrors`.
 // `routes` say which origin hosts a preset covers and where their paths live under a mirror's base URL.
+import { github } from './ecosystems/github.js';
 import { hf } from './ecosystems/hf.js';
 
 export interface PresetRoute {
@@ -146,6 +147,7 @@ export const PRESETS: readonly Preset[] = [
     defaultChain: 'rsproxy|origin',
   },
   hf,
+  github,
 ];
 
 export function findPreset(name: string): Preset | undefined {

@@ -18,6 +18,11 @@ export type Target =
       readonly label: string;
       /** `Basic …` from the credentials the user wrote in the target URL; sent to this target only. */
       readonly authorization?: string;
+      /**
+       * A URL-prefix proxy, written with a trailing `/https://` (`https://ghfast.top/https://`): the whole original
+       * URL goes after `base` (`https://ghfast.top/https://github.com/o/r/…`), not the path after the rule's prefix.
+       */
+      readonly wholeUrl?: true;
     };
 
 export interface Hop {
@@ -58,9 +63,35 @@ const q = (text: string) => JSON.stringify(text);
 interface TargetUrl {
   readonly url: URL;
   readonly authorization?: string;
+  /** Written with the URL-prefix marker; `url` is the base without it. */
+  readonly wholeUrl?: true;
+}
+
+/** A target that ends in this takes the whole original URL after it, as the URL-prefix proxies lay out their paths. */
+const URL_PREFIX_MARKER = '/https://';
+/** The marker written some other way (`/https:/`, `/http://`, `/HTTPS://`): refused rather than read as a path. */
+const NEAR_MARKER = /\/https?:\/*$/i;
+
+/** `https://m/gh/https://` → the base `https://m/gh/` of a URL-prefix target; undefined for an ordinary base URL. */
+function urlPrefixBase(url: URL, text: string, spec: string): URL | undefined {
+  if (url.pathname.endsWith(URL_PREFIX_MARKER)) {
+    const base = new URL(url.href);
+    base.pathname = url.pathname.slice(0, -'https://'.length);
+    return base;
+  }
+  if (NEAR_MARKER.test(url.pathname)) {
+    throw new ConfigError(`invalid mirror target ${q(text)} in ${q(spec)}: a URL-prefix target ends in "/https://" (the whole original URL goes there)`);
+  }
+  return undefined;
 }
 
 function parseTargetUrl(text: string, spec: string): TargetUrl {
+  const { url, authorization } = parseUrlAndCredentials(text, spec);
+  const base = urlPrefixBase(url, text, spec);
+  return { url: base ?? url, ...(authorization ? { authorization } : {}), ...(base ? { wholeUrl: true as const } : {}) };
+}
+
+function parseUrlAndCredentials(text: string, spec: string): TargetUrl {
   let url: URL;
   try {
     url = new URL(text);
@@ -107,8 +138,8 @@ function parseChain(text: string, spec: string, resolve: (name: string) => Targe
     else {
       const resolved = resolve(word);
       if (resolved === null) continue;
-      const { url: base, authorization } = resolved ?? parseTargetUrl(word, spec);
-      target = { kind: 'mirror', base, label: labelOf(base), ...(authorization ? { authorization } : {}) };
+      const { url: base, authorization, wholeUrl } = resolved ?? parseTargetUrl(word, spec);
+      target = { kind: 'mirror', base, label: labelOf(base), ...(authorization ? { authorization } : {}), ...(wholeUrl ? { wholeUrl } : {}) };
     }
     hops.push(via && hops.length ? { target, via } : { target });
   }
@@ -125,13 +156,20 @@ function routeBase(route: PresetRoute, mirrorRoot: string): URL | undefined {
  * (the host the client asked) comes first: where routes share a mount (registry.npmjs.org and
  * registry.yarnpkg.com), the mirror's URLs name the host the client asked, not the preset's first.
  */
-function canonicalPairs(preset: Preset, mirrorRoot: string, route: PresetRoute): Replacement[] {
+function canonicalPairs(preset: Preset, mirrorRoot: string, route: PresetRoute, wholeUrl: boolean): Replacement[] {
   const pairs: Replacement[] = [];
   for (const r of [route, ...preset.routes]) {
-    const base = r.mirrorBase ? r.mirrorBase(new URL(mirrorRoot)) : undefined;
-    if (r.mirrorBase && !base) continue;
-    const from = base ? base.href.replace(/\/$/, '') : mirrorRoot.replace(/\/$/, '') + r.mount;
-    if (!pairs.some((p) => p.from === from)) pairs.push({ from, to: `https://${r.host}${r.pathPrefix}` });
+    let from: string;
+    let to: string;
+    if (wholeUrl) {
+      // Under a URL-prefix proxy the origin's whole URL follows the root, whatever the route's prefix.
+      [from, to] = [`${mirrorRoot}https://${r.host}`, `https://${r.host}`];
+    } else {
+      const base = r.mirrorBase ? r.mirrorBase(new URL(mirrorRoot)) : undefined;
+      if (r.mirrorBase && !base) continue;
+      [from, to] = [base ? base.href.replace(/\/$/, '') : mirrorRoot.replace(/\/$/, '') + r.mount, `https://${r.host}${r.pathPrefix}`];
+    }
+    if (!pairs.some((p) => p.from === from)) pairs.push({ from, to });
   }
   return pairs;
 }
@@ -161,26 +199,33 @@ function mirrorRoot(preset: Preset, url: URL): string {
 }
 
 function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
-  const rootOf = (name: string): { root: string; authorization?: string } => {
+  const rootOf = (name: string): { root: string; authorization?: string; wholeUrl?: true } => {
     const named = preset.mirrors[name];
-    if (named !== undefined) return { root: named };
-    if (!/^https?:\/\//.test(name)) {
+    if (named === undefined && !/^https?:\/\//.test(name)) {
       throw new ConfigError(`unknown ${preset.name} mirror ${q(name)} in ${q(spec)}; known: ${Object.keys(preset.mirrors).join(', ')}, origin, or a URL`);
     }
-    const { url, authorization } = parseTargetUrl(name, spec);
-    return { root: mirrorRoot(preset, url), ...(authorization ? { authorization } : {}) };
+    const { url, authorization, wholeUrl } = parseTargetUrl(named ?? name, spec);
+    // Under a `*` prefix the path after it has lost the elements `*` matched (github.com/<owner>/<repo>/…).
+    if (!wholeUrl && preset.routes.some((r) => r.pathPrefix.includes('*'))) {
+      throw new ConfigError(
+        `invalid ${preset.name} mirror ${q(name)} in ${q(spec)}: a URL-prefix proxy is written with a trailing "/https://" (this preset matches paths with "*", which a path-style mirror cannot lay out)`,
+      );
+    }
+    // A URL-prefix root has no mounts to take off: the origin's whole URL follows it.
+    const root = wholeUrl ? url.href : named ?? mirrorRoot(preset, url);
+    return { root, ...(authorization ? { authorization } : {}), ...(wholeUrl ? { wholeUrl } : {}) };
   };
   const rules: Rule[] = [];
   for (const route of preset.routes) {
     const pairs = new Map<string, Replacement[]>();
     const chain = parseChain(chainText, spec, (name) => {
-      const { root, authorization } = rootOf(name);
-      const url = routeBase(route, root);
+      const { root, authorization, wholeUrl } = rootOf(name);
+      const url = wholeUrl ? new URL(root) : routeBase(route, root);
       if (!url) return null;
       // Keyed by label, which never holds credentials: the pairs match the mirror's URLs as it writes them.
-      pairs.set(labelOf(url), canonicalPairs(preset, root, route));
+      pairs.set(labelOf(url), canonicalPairs(preset, root, route, !!wholeUrl));
       // A mirror's credentials are for its own host, never for another host it is said to serve.
-      return { url, ...(authorization && url.host === new URL(root).host ? { authorization } : {}) };
+      return { url, ...(authorization && url.host === new URL(root).host ? { authorization } : {}), ...(wholeUrl ? { wholeUrl } : {}) };
     });
     // A host that no chosen mirror serves stays as without the preset: tunneled, never decrypted.
     if (route.mirrorBase && !chain.some((hop) => hop.target.kind === 'mirror')) continue;
@@ -209,6 +254,9 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
   const literal = name.endsWith('.');
   const host = (literal ? name.slice(0, -1) : name) + port;
   if (!HOST_RE.test(host)) throw new ConfigError(`invalid host ${q(authority)} in mirror rule ${q(spec)}`);
+  if (pathPrefix.split('/').some((e) => e.includes('*') && e !== '*')) {
+    throw new ConfigError(`invalid path prefix ${q(pathPrefix)} in mirror rule ${q(spec)}: "*" stands for one whole path element (github.com/*/*/releases)`);
+  }
   if (!literal && !name.includes('.')) {
     throw new ConfigError(
       `unknown preset ${q(name)} in ${q(spec)}; presets are ${PRESETS.map((p) => p.name).join(', ')} (a rule for a host without a dot is written with a trailing dot: "${name}.=…")`,
@@ -219,7 +267,9 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
   const known = presetRouteFor(host.split(':')[0]!);
   const pairs = new Map<string, Replacement[]>();
   for (const hop of chain) {
-    if (hop.target.kind === 'mirror') pairs.set(hop.target.label, [{ from: hop.target.base.href.replace(/\/$/, ''), to: `https://${host}${pathPrefix}` }]);
+    if (hop.target.kind !== 'mirror') continue;
+    const { base, wholeUrl } = hop.target;
+    pairs.set(hop.target.label, [wholeUrl ? { from: `${base.href}https://${host}`, to: `https://${host}` } : { from: base.href.replace(/\/$/, ''), to: `https://${host}${pathPrefix}` }]);
   }
   return {
     host,
@@ -265,24 +315,49 @@ export function hostHasRule(rules: readonly Rule[], host: string, port: number):
   return rules.some((r) => hostMatches(r, h, port));
 }
 
-/** The longest matching HOST/PATH-PREFIX wins. `pathAndQuery` is the request target in origin form. */
+/**
+ * How much of `path` a rule's prefix covers, at a path-element boundary, or -1. A `*` element stands for any one
+ * element: github.com's downloads live under /<owner>/<repo>/releases/download, beside its web pages.
+ */
+export function prefixCovers(prefix: string, path: string): number {
+  if (!prefix.includes('*')) return prefix === '' || path === prefix || path.startsWith(prefix + '/') ? prefix.length : -1;
+  const want = prefix.split('/');
+  const have = path.split('/');
+  if (have.length < want.length) return -1;
+  let length = 0;
+  for (let i = 1; i < want.length; i++) {
+    if (want[i] === '*' ? !have[i] : want[i] !== have[i]) return -1;
+    length += 1 + have[i]!.length;
+  }
+  return length;
+}
+
+const wildcards = (prefix: string) => prefix.split('*').length - 1;
+
+/** The longest matching HOST/PATH-PREFIX wins (on a tie, the one with fewer `*`). `pathAndQuery` is the request target in origin form. */
 export function matchRule(rules: readonly Rule[], host: string, port: number, pathAndQuery: string): RuleMatch | undefined {
   const h = host.toLowerCase();
   const q = pathAndQuery.indexOf('?');
   const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
   let best: Rule | undefined;
+  let bestLength = -1;
   for (const rule of rules) {
     if (!hostMatches(rule, h, port)) continue;
-    const p = rule.pathPrefix;
-    const under = p === '' || path === p || path.startsWith(p + '/');
-    if (under && (!best || p.length > best.pathPrefix.length)) best = rule;
+    const length = prefixCovers(rule.pathPrefix, path);
+    if (length < 0) continue;
+    if (length > bestLength || (length === bestLength && wildcards(rule.pathPrefix) < wildcards(best!.pathPrefix))) {
+      best = rule;
+      bestLength = length;
+    }
   }
-  return best && { rule: best, suffix: pathAndQuery.slice(best.pathPrefix.length) };
+  return best && { rule: best, suffix: pathAndQuery.slice(bestLength) };
 }
 
 /** The URL a hop sends the request to. */
 export function targetUrl(match: RuleMatch, hop: Hop, original: URL): URL {
   if (hop.target.kind === 'origin') return original;
+  // A URL-prefix proxy: scheme, host, path and query of the original, after the base (which ends in '/').
+  if (hop.target.wholeUrl) return new URL(hop.target.base.href + original.href);
   const q = match.suffix.indexOf('?');
   const suffixPath = q < 0 ? match.suffix : match.suffix.slice(0, q);
   const query = q < 0 ? '' : match.suffix.slice(q);

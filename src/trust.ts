@@ -97,6 +97,24 @@ export function writeTrustFiles(dir: string, caPem: string, parentEnv: NodeJS.Pr
   return { caFile, bundles };
 }
 
+/**
+ * wget built on GnuTLS (Debian's) reads no CA variable, only `ca_certificate` in a wgetrc. The child's WGETRC
+ * is the user's own file (their WGETRC, else ~/.wgetrc: wget reads one of them, after /etc/wgetrc) with that
+ * line after it, where the last setting wins. OpenSSL builds add the file to their default roots as well.
+ */
+export function writeWgetrc(dir: string, parentEnv: NodeJS.ProcessEnv, bundle: string): string {
+  const own = parentEnv.WGETRC || (parentEnv.HOME ? join(parentEnv.HOME, '.wgetrc') : undefined);
+  let text = '';
+  try {
+    if (own) text = readFileSync(own, 'utf8').replace(/\n?$/, '\n');
+  } catch {
+    // no file of their own
+  }
+  const file = join(dir, 'wgetrc');
+  writeFileSync(file, `${text}ca_certificate = ${bundle}\n`, { mode: 0o644 });
+  return file;
+}
+
 /** NODE_EXTRA_CA_CERTS holds one file: merge the parent's with ours instead of replacing it. */
 export function mergedNodeExtra(dir: string, parentEnv: NodeJS.ProcessEnv, caFile: string, caPem: string): string {
   const existing = parentEnv.NODE_EXTRA_CA_CERTS;

@@ -151,7 +151,7 @@ t.test('a name that is not a preset is refused (exit 2, one line naming the pres
     const r = await w.detour(['--no-upstream', '-m', spec, '--', 'sh', '-c', 'echo ran']);
     t.equal(r.code, 2, spec);
     t.equal(r.stdout, '', 'the command did not run');
-    t.match(r.stderr, /^detour: unknown preset "\w+" in "[^"]+"; presets are go, npm, pypi, crates, hf \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)\n$/);
+    t.match(r.stderr, /^detour: unknown preset "\w+" in "[^"]+"; presets are go, npm, pypi, crates(, \w+)* \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)\n$/);
   }
   const mirror = await w.https('intranet.mirror.test', answer(200, 'from the intranet mirror'));
   const r = await w.detour([...w.flags(), '-v', '-m', 'intranet.=https://intranet.mirror.test/base', '--', ...CURL, 'http://intranet/tools/x']);

@@ -1,6 +1,7 @@
 // Pure parts, tested directly: rule parsing and matching, GOPRIVATE / NO_PROXY patterns, routing decisions.
 import t from 'tap';
-import { parseMirrorSpecs, matchRule, targetUrl } from '../src/rules.js';
+import { parseMirrorSpecs, matchRule, prefixCovers, targetUrl } from '../src/rules.js';
+import { PRESETS } from '../src/presets.js';
 import { DirectList, goPattern, noProxyPattern } from '../src/patterns.js';
 import { decideConnect, decideRequest } from '../src/router.js';
 import { ConfigError } from '../src/errors.js';
@@ -11,7 +12,7 @@ t.test('presets expand to one rule per origin route, with mounts', async (t) => 
   const sum = rules[1]!;
   t.same(sum.chain.map((h) => [h.via, h.target.label]), [[undefined, 'mirrors.aliyun.com/goproxy/sumdb/sum.golang.org'], ['|', 'goproxy.cn/sumdb/sum.golang.org'], ['|', 'origin']]);
   t.equal(sum.exhaustedStatus, 404);
-  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), ['go', 'npm', 'pypi', 'crates', 'hf'], 'no -m: every preset');
+  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), PRESETS.map((p) => p.name), 'no -m: every preset');
 });
 
 t.test('crates downloads map onto the mirror layout', async (t) => {
@@ -89,7 +90,7 @@ t.test('a preset given an index URL takes the mount off: pypi=…/simple, crates
 
 t.test('a rule host without a dot is refused with the presets, unless written with a trailing dot', async (t) => {
   for (const spec of ['gems=https://m.test', 'nmp=https://m.test', 'gems/x=https://m.test', 'intranet:8080=https://m.test']) {
-    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates, hf \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
+    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates(, \w+)* \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
   }
   const [r] = parseMirrorSpecs(['Intranet.=http://m.test/x']);
   t.equal(r!.host, 'intranet', 'the trailing dot marks a literal single-label host');
@@ -126,4 +127,97 @@ t.test('credentials in a target URL become that target’s Basic auth; URLs, lab
     t.ok(message, `${spec}: refused`);
     t.notMatch(message, /S3CRET/, `…without the secret: ${message}`);
   }
+});
+
+/** Where each target of the matching rule would send `url`, as decideRequest plans it. */
+function plan(specs: string[], url: string, method = 'GET'): { route: string; targets: string[] } {
+  const d = decideRequest({ rules: parseMirrorSpecs(specs), direct: DirectList.from([], {}) }, new URL(url), method);
+  if (d.action !== 'forward') throw new Error(`blocked: ${d.reason}`);
+  return { route: d.plan.route, targets: d.plan.targets.map((x) => x.url.href) };
+}
+
+t.test('a URL-prefix target (…/https://) takes the whole original URL, query included', async (t) => {
+  const [r] = parseMirrorSpecs(['raw.githubusercontent.com=https://gh.corp.test/gh/https://|origin']);
+  const hop = r!.chain[0]!.target;
+  t.same(hop.kind === 'mirror' && [hop.base.href, hop.label, hop.wholeUrl], ['https://gh.corp.test/gh/', 'gh.corp.test/gh', true]);
+  const original = new URL('https://raw.githubusercontent.com/acme/widget/main/install%20me.sh?token=a%2Fb');
+  const m = matchRule([r!], original.hostname, 443, original.pathname + original.search)!;
+  t.equal(targetUrl(m, r!.chain[0]!, original).href, 'https://gh.corp.test/gh/https://raw.githubusercontent.com/acme/widget/main/install%20me.sh?token=a%2Fb');
+  t.equal(targetUrl(m, r!.chain[1]!, original), original, 'origin is the original URL');
+  // With a path prefix, the whole URL still goes after the base: the prefix only selects requests.
+  t.same(plan(['example.test/dl=https://p.test/https://'], 'http://example.test/dl/a.zip').targets, ['https://p.test/http://example.test/dl/a.zip']);
+  t.same(plan(['example.test/dl=https://p.test/https://'], 'http://example.test/other').route, 'origin');
+  const [c] = parseMirrorSpecs(['x.test=https://ci:T0K@p.test/https://']);
+  const auth = c!.chain[0]!.target;
+  t.same(auth.kind === 'mirror' && [auth.base.href, auth.wholeUrl, auth.authorization], ['https://p.test/', true, `Basic ${Buffer.from('ci:T0K').toString('base64')}`]);
+  // A preset given a prefix URL keeps it as it is: no mounts come off or go on.
+  t.same(plan(['npm=https://p.test/https://'], 'https://registry.npmjs.org/is-number').targets, ['https://p.test/https://registry.npmjs.org/is-number']);
+  t.same(plan(['pypi=https://p.test/https://'], 'https://files.pythonhosted.org/packages/a/b.whl').targets, ['https://p.test/https://files.pythonhosted.org/packages/a/b.whl']);
+});
+
+t.test('a URL-prefix marker written any other way is refused, naming the value', async (t) => {
+  for (const target of ['https://p.test/https:/', 'https://p.test/https:', 'https://p.test/http://', 'https://p.test/HTTPS://', 'https://p.test/https:///', 'https://p.test/x/https:/']) {
+    for (const spec of [`raw.githubusercontent.com=${target}`, `github=${target}|origin`]) {
+      t.throws(() => parseMirrorSpecs([spec]), { message: `invalid mirror target ${JSON.stringify(target)} in ${JSON.stringify(spec)}: a URL-prefix target ends in "/https://" (the whole original URL goes there)` }, spec);
+    }
+  }
+  t.same(plan(['x.test=https://p.test/https:x'], 'https://x.test/a').targets, ['https://p.test/https:x/a'], 'a path that merely starts so is an ordinary base');
+});
+
+t.test('"*" in a path prefix stands for one whole element; a literal prefix beats it on a tie', async (t) => {
+  t.equal(prefixCovers('/*/*/archive', '/acme/widget/archive/refs/tags/v1.tar.gz'), '/acme/widget/archive'.length);
+  t.equal(prefixCovers('/*/*/archive', '/acme/widget/archive'), '/acme/widget/archive'.length);
+  t.equal(prefixCovers('/*/*/archive', '/acme/widget/archived'), -1);
+  t.equal(prefixCovers('/*/*/archive', '/acme//archive/x'), -1, 'an empty element is no element');
+  t.equal(prefixCovers('/*/*/archive', '/acme/archive'), -1);
+  t.equal(prefixCovers('', '/x'), 0);
+  const rules = parseMirrorSpecs(['github.com/*/*/info/refs=https://wild.test', 'github.com/acme/widget/info/refs=https://literal.test']);
+  t.equal(matchRule(rules, 'github.com', 443, '/acme/widget/info/refs?service=git-upload-pack')!.rule.chain[0]!.target.label, 'literal.test');
+  const m = matchRule(rules, 'github.com', 443, '/other/repo.git/info/refs?service=git-upload-pack')!;
+  t.equal(m.rule.chain[0]!.target.label, 'wild.test');
+  t.equal(m.suffix, '?service=git-upload-pack', 'the suffix starts after what the prefix covered');
+  for (const spec of ['github.com/ac*me=https://m.test', 'github.com/*x/y=https://m.test', 'github.com/**/x=https://m.test']) {
+    t.throws(() => parseMirrorSpecs([spec]), { message: /^invalid path prefix "[^"]+" in mirror rule "[^"]+": "\*" stands for one whole path element/ }, spec);
+  }
+});
+
+t.test('github preset: downloads, archives, raw files and git fetches go to the proxies; web pages, pushes and the API do not', async (t) => {
+  const gh = (url: string, method = 'GET') => plan(['github'], url, method);
+  const proxied = (url: string) => ['https://ghfast.top/' + url, 'https://gh-proxy.com/' + url, url];
+  for (const url of [
+    'https://github.com/acme/widget/releases/download/v1.2.0/widget-linux-amd64.tar.gz',
+    'https://github.com/acme/widget/releases/latest/download/widget-linux-amd64.tar.gz',
+    'https://github.com/acme/widget/archive/refs/tags/v1.2.0.tar.gz',
+    'https://github.com/acme/widget/raw/main/install.sh',
+    'https://github.com/acme/widget/info/refs?service=git-upload-pack',
+    'https://github.com/acme/widget.git/info/refs?service=git-upload-pack',
+    'https://codeload.github.com/acme/widget/tar.gz/refs/tags/v1.2.0',
+    'https://raw.githubusercontent.com/acme/widget/main/install.sh',
+    'https://gist.githubusercontent.com/acme/0123abcd/raw/x.sh',
+    'https://release-assets.githubusercontent.com/github-production-release-asset/1/2?sp=r&sig=a%2Bb',
+    'https://objects.githubusercontent.com/github-production-release-asset-2e65be/1/2?X-Amz-Signature=abc',
+  ]) {
+    t.same(gh(url), { route: 'mirror', targets: proxied(url) }, url);
+  }
+  t.same(gh('https://github.com/acme/widget.git/git-upload-pack', 'POST'), { route: 'mirror', targets: proxied('https://github.com/acme/widget.git/git-upload-pack') }, "git's fetch is a read");
+  for (const [url, method] of [
+    ['https://github.com/acme/widget', 'GET'],
+    ['https://github.com/acme/widget/releases', 'GET'],
+    ['https://github.com/acme/widget/releases/tag/v1.2.0', 'GET'],
+    ['https://github.com/acme/widget/blob/main/README.md', 'GET'],
+    ['https://github.com/login', 'GET'],
+    ['https://github.com/acme/widget.git/info/refs?service=git-receive-pack', 'GET'],
+    ['https://github.com/acme/widget.git/git-receive-pack', 'POST'],
+    ['https://github.com/acme/widget/archive/refs/tags/v1.tar.gz', 'DELETE'],
+  ] as const) {
+    t.same(gh(url, method), { route: 'origin', targets: [url] }, `${method} ${url}`);
+  }
+  const routing = { rules: parseMirrorSpecs(['github']), direct: DirectList.from(['github.com/acme-private'], {}) };
+  t.same(decideConnect(routing, 'api.github.com', 443), { action: 'tunnel', route: 'tunnel' }, 'api.github.com is not owned');
+  t.same(decideConnect(routing, 'github.com', 443), { action: 'intercept' });
+  const priv = decideRequest(routing, new URL('https://github.com/acme-private/lib/info/refs?service=git-upload-pack'), 'GET');
+  t.equal(priv.action === 'forward' && priv.plan.route, 'direct', '--direct keeps a private repository away from the proxies');
+  t.same(plan(['github=ghproxy.net|origin'], 'https://codeload.github.com/a/b/zip/main').targets, ['https://ghproxy.net/https://codeload.github.com/a/b/zip/main', 'https://codeload.github.com/a/b/zip/main']);
+  t.same(plan(['github=https://gh.corp.test/mirror/https://'], 'https://github.com/a/b/archive/main.zip').targets, ['https://gh.corp.test/mirror/https://github.com/a/b/archive/main.zip'], 'a URL given to the preset');
+  t.throws(() => parseMirrorSpecs(['github=https://gh.corp.test/mirror']), { message: 'invalid github mirror "https://gh.corp.test/mirror" in "github=https://gh.corp.test/mirror": a URL-prefix proxy is written with a trailing "/https://" (this preset matches paths with "*", which a path-style mirror cannot lay out)' }, 'a path-style mirror cannot serve the preset');
 });

@@ -47,3 +47,22 @@ t.test('httplib2, gRPC, gcloud and nix get a bundle with the CA, like SSL_CERT_F
   }
   t.same(byName.CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE?.pems, [...certs(readFileSync(corp, 'utf8')), ca], 'gcloud: its own root, then the CA');
 });
+
+t.test('wget (GnuTLS reads no CA variable) gets a WGETRC: the parent’s own wgetrc, then the bundle as ca_certificate', async (t) => {
+  const w = await makeWorld(t);
+  const script = 'printf "%s\\n" "$SSL_CERT_FILE"; cat "$WGETRC"; grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE" >&2';
+  let r = await w.detour(['--no-upstream', '-m', 'npm', '--', 'sh', '-c', script]);
+  t.equal(r.code, 0, r.stderr);
+  let [bundle, ...rc] = r.stdout.trimEnd().split('\n');
+  t.same(rc, [`ca_certificate = ${bundle}`], 'no wgetrc of their own: the line alone');
+  writeFileSync(join(w.home, '.wgetrc'), 'tries = 3');
+  const own = join(w.tmp, 'own-wgetrc');
+  writeFileSync(own, 'header = X-Team: a\n');
+  r = await w.detour(['--no-upstream', '-m', 'npm', '--', 'sh', '-c', script]);
+  [bundle, ...rc] = r.stdout.trimEnd().split('\n');
+  t.same(rc, ['tries = 3', `ca_certificate = ${bundle}`], '~/.wgetrc first');
+  r = await w.detour(['--no-upstream', '-m', 'npm', '--', 'sh', '-c', script], { env: { WGETRC: own } });
+  [bundle, ...rc] = r.stdout.trimEnd().split('\n');
+  t.same(rc, ['header = X-Team: a', `ca_certificate = ${bundle}`], 'the parent’s WGETRC instead of ~/.wgetrc, as wget reads it');
+  t.ok(Number(r.stderr.trim()) > 1, `the file named is a bundle (${r.stderr.trim()} certificates)`);
+});
