@@ -10,12 +10,13 @@ import { TargetError, toTargetError } from './errors.js';
 import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
 import { relay } from './relay.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type DialClock, type Reporter, type Route } from './report.js';
-import type { Separator } from './rules.js';
+import { fallsThrough, type Separator } from './chain.js';
+import { stripHopByHop } from './headers.js';
 
 export interface PlannedTarget {
   readonly url: URL;
   readonly label: string;
-  /** GOPROXY separator leading to this target (undefined for the first). */
+  /** The chain's separator leading to this target (undefined for the first; see chain.ts). */
   readonly via?: Separator;
   /** The team mirror's own credentials (`Basic …`), for this target alone; never logged. */
   readonly authorization?: string;
@@ -29,7 +30,7 @@ export interface ResponseEdit {
   readonly headers: http.OutgoingHttpHeaders;
   readonly transforms: readonly NodeJS.ReadWriteStream[];
 }
-export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL) => ResponseEdit | undefined;
+export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL, method: string) => ResponseEdit | undefined;
 
 export interface ForwardPlan {
   readonly route: Route;
@@ -49,32 +50,6 @@ export interface Timeouts {
   readonly firstByteMs: number;
   /** No bytes in either direction for this long while a body streams. */
   readonly idleMs: number;
-}
-
-/** Connection-level headers, never forwarded (RFC 9110 §7.6.1), plus every Proxy-* header. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  // Runs twice per request: no Set or arrays unless a Connection header names more to drop.
-  const connection = headers.connection;
-  const named = connection ? new Set(connection.split(',').map((s) => s.trim().toLowerCase())) : undefined;
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k) || k.startsWith('proxy-')) continue;
-    out[k] = v;
-  }
-  return out;
 }
 
 /** When each pooled socket was dialed, for the HAR's connect and ssl phases. */
@@ -176,14 +151,8 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-/** After a failure, is the next target tried? ',' only on 404/410; '|' on any failure. */
-function fallsThrough(o: Outcome, via: Separator | undefined): boolean {
-  if (!via) return false;
-  if ('error' in o) return via === '|';
-  const s = o.res.statusCode ?? 0;
-  if (s === 404 || s === 410) return true;
-  return via === '|' && s >= 500;
-}
+/** After an outcome, is the target reached through `via` tried (chain.ts)? */
+const triesNext = (o: Outcome, via: Separator | undefined): boolean => fallsThrough(via, 'error' in o ? undefined : (o.res.statusCode ?? 0));
 
 type Responded = Extract<Outcome, { res: http.IncomingMessage }>;
 
@@ -398,7 +367,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   let kept: Kept | undefined;
   for (let i = 0; i < plan.targets.length; i++) {
     const t = plan.targets[i]!;
-    if (last && (!fallsThrough(last, t.via) || body.sent)) break;
+    if (last && (!triesNext(last, t.via) || body.sent)) break;
     if (last && 'res' in last && plan.exhaustedStatus !== undefined && isNotFound(last)) kept = keep(last, plan.targets[i - 1]!.label, ctx.timeouts.firstByteMs);
     else if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
     last = await attempt(req, t, ctx, body, client, plan.original.host);
@@ -454,7 +423,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   let idle: TargetError | undefined;
   const onIdle = () => upstream.destroy((idle = new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`)));
   socket?.on('timeout', onIdle);
-  const edit = plan.modifyResponse?.(answer, chosen, plan.original);
+  const edit = plan.modifyResponse?.(answer, chosen, plan.original, method);
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
   const transforms = (edit?.transforms ?? []) as unknown as (Readable & Writable)[];
   relay([answer, ...transforms, res], (err) => {
