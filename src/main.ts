@@ -10,7 +10,7 @@ import { checkRules, formatJson, formatTable, healthyRules } from './check.js';
 import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
-import { TargetAgents } from './forwarder.js';
+import { TargetAgents } from './agents.js';
 import { prepareEcosystems } from './ecosystems/index.js';
 import type { Endpoint } from './ecosystems/types.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
