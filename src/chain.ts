@@ -1,4 +1,4 @@
-// A rule's fallback chain: its targets joined by GOPROXY's separators, and when the next target is tried.
+// A rule's fallback chain: its targets joined by ',' and '|' (Go's proxy-list syntax), and when the next is tried.
 // Pure data and one predicate, shared by the rule parser (rules.ts) and the forwarding core (forwarder.ts).
 
 /** Separators: after ',' the next target is tried only on 404/410; after '|' on any failure. */
