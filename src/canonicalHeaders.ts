@@ -4,7 +4,7 @@
 // through detour's rules (chain, fallback, -v) instead of reaching the mirror's host through a blind tunnel.
 import type http from 'node:http';
 import type { ModifyResponse } from './forwarder.js';
-import { stripHopByHop } from './forwarder.js';
+import { stripHopByHop } from './headers.js';
 import type { Replacement } from './metadata.js';
 
 /** `url` with a mirror prefix replaced by the origin's; the prefix must end at a boundary (hf-mirror.com ≠ hf-mirror.com.evil). */
@@ -59,8 +59,8 @@ export function withCanonicalHeaders(
   // Longest prefix first: a mirror's root must not shadow a longer mount under it.
   const sorted = new Map([...replacements].map(([label, pairs]) => [label, [...pairs].sort((a, b) => b.from.length - a.from.length)]));
   const lower = names.map((n) => n.toLowerCase());
-  return (res: http.IncomingMessage, target, original) => {
-    const edit = inner?.(res, target, original);
+  return (res: http.IncomingMessage, target, original, method) => {
+    const edit = inner?.(res, target, original, method);
     const pairs = sorted.get(target.label);
     if (!pairs?.length) return edit;
     const headers: http.OutgoingHttpHeaders = edit ? { ...edit.headers } : stripHopByHop(res.headers);

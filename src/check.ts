@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TargetError, toTargetError } from './errors.js';
-import type { TargetAgents } from './forwarder.js';
+import type { TargetAgents } from './agents.js';
 import { redactUrl } from './report.js';
 import { matchRule, targetUrl, type Rule } from './rules.js';
 

@@ -1,8 +1,7 @@
-// The child's environment (DESIGN §2): proxy, trust, git and Go settings in the child alone.
+// The child's environment: proxy, trust, git and each ecosystem's own settings, in the child alone.
 // Pure: a function of the parent's environment and the run's facts.
+import type { PreparedEcosystem } from './ecosystems/index.js';
 import { noProxyPattern, splitList, type DirectList } from './patterns.js';
-import { goSettings } from './goenv.js';
-import { childGoproxy, type GoEndpointPlan } from './goEndpoint.js';
 
 export interface ChildFacts {
   readonly proxyUrl: string;
@@ -17,8 +16,10 @@ export interface ChildFacts {
   readonly direct: DirectList;
   /** detour's Node.js preload (src/node-preload.cjs), added to NODE_OPTIONS when given. */
   readonly nodePreload?: string;
-  /** The GOPROXY endpoint: which entries it serves, and its base `http://127.0.0.1:PORT/<token>/go`. */
-  readonly goEndpoint?: { readonly plan: GoEndpointPlan; readonly base: string };
+  /** Each ecosystem's part in this run (ecosystems/index.ts), in list order. */
+  readonly ecosystems?: readonly PreparedEcosystem[];
+  /** `http://127.0.0.1:PORT/<token>`: an ecosystem's endpoint is under `<root>/<name>`. */
+  readonly endpointRoot?: string;
 }
 
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
@@ -45,10 +46,6 @@ export function withNodePreload(existing: string | undefined, file: string): str
   return rest ? `${option} ${rest}` : option;
 }
 
-function appendList(existing: string | undefined, extra: readonly string[]): string {
-  return [...splitList(existing), ...extra].join(',');
-}
-
 export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parentEnv };
   delete env.ALL_PROXY;
@@ -61,9 +58,6 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
     https_proxy: f.proxyUrl,
     NO_PROXY: noProxy,
     no_proxy: noProxy,
-    npm_config_proxy: f.proxyUrl,
-    npm_config_https_proxy: f.proxyUrl,
-    npm_config_noproxy: noProxy,
     // Variables that ADD to the default roots get the CA alone...
     NODE_EXTRA_CA_CERTS: f.nodeExtraFile,
     DENO_CERT: f.caFile,
@@ -88,25 +82,11 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   env[`GIT_CONFIG_KEY_${n}`] = 'http.proxy';
   env[`GIT_CONFIG_VALUE_${n}`] = f.proxyUrl;
 
-  // Go: the entries of its GOPROXY that detour would decrypt point at the plain-HTTP endpoint, so go needs no
-  // trust in detour's CA. Set only when something changes: otherwise go's env file stays in charge.
-  if (f.goEndpoint?.plan.entries.length) env.GOPROXY = childGoproxy(f.goEndpoint.plan, f.goEndpoint.base);
-
-  // Hugging Face: hf_xet (huggingface_hub's Xet downloader) asks the Xet hosts the Hub names, whatever
-  // HF_ENDPOINT says, and on macOS trusts only the keychain: with it off, downloads take the /resolve/ HTTP path,
-  // which detour mirrors. HF_ENDPOINT is left alone: the client keeps asking huggingface.co, which detour routes.
-  if (f.mirroredHosts.includes('huggingface.co')) env.HF_HUB_DISABLE_XET = '1';
-
-  // Go: private modules are never asked of any proxy by the go command itself.
-  // The base is what go itself would use, its env file included: the variable set here hides that file.
-  const own = f.direct.ownSources;
-  if (own.length) {
-    const go = goSettings(parentEnv);
-    env.GOPRIVATE = appendList(go('GOPRIVATE'), own);
-    for (const name of ['GONOPROXY', 'GONOSUMDB'] as const) {
-      const base = go(name);
-      if (base !== undefined) env[name] = appendList(base, own);
-    }
+  // Each ecosystem's own settings (a proxy setting its tool reads first, an endpoint it should use instead).
+  for (const { name, run } of f.ecosystems ?? []) {
+    if (!run.childEnv) continue;
+    const endpointBase = run.endpoint && f.endpointRoot ? `${f.endpointRoot}/${name}` : undefined;
+    Object.assign(env, run.childEnv(parentEnv, { proxyUrl: f.proxyUrl, noProxy, ownDirect: f.direct.ownSources, ...(endpointBase ? { endpointBase } : {}) }));
   }
   return env;
 }

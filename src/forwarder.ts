@@ -7,15 +7,16 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { TargetError, toTargetError } from './errors.js';
-import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
+import { dialClockOf, MAX_FREE_SOCKETS, type TargetAgents } from './agents.js';
 import { relay } from './relay.js';
-import { exchangeTimings, type Attempt, type AttemptClock, type DialClock, type Reporter, type Route } from './report.js';
-import type { Separator } from './rules.js';
+import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type Route } from './report.js';
+import { fallsThrough, type Separator } from './chain.js';
+import { stripHopByHop } from './headers.js';
 
 export interface PlannedTarget {
   readonly url: URL;
   readonly label: string;
-  /** GOPROXY separator leading to this target (undefined for the first). */
+  /** The chain's separator leading to this target (undefined for the first; see chain.ts). */
   readonly via?: Separator;
   /** The team mirror's own credentials (`Basic …`), for this target alone; never logged. */
   readonly authorization?: string;
@@ -29,7 +30,7 @@ export interface ResponseEdit {
   readonly headers: http.OutgoingHttpHeaders;
   readonly transforms: readonly NodeJS.ReadWriteStream[];
 }
-export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL) => ResponseEdit | undefined;
+export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL, method: string) => ResponseEdit | undefined;
 
 export interface ForwardPlan {
   readonly route: Route;
@@ -51,118 +52,6 @@ export interface Timeouts {
   readonly idleMs: number;
 }
 
-/** Connection-level headers, never forwarded (RFC 9110 §7.6.1), plus every Proxy-* header. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  // Runs twice per request: no Set or arrays unless a Connection header names more to drop.
-  const connection = headers.connection;
-  const named = connection ? new Set(connection.split(',').map((s) => s.trim().toLowerCase())) : undefined;
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k) || k.startsWith('proxy-')) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/** When each pooled socket was dialed, for the HAR's connect and ssl phases. */
-const dialClocks = new WeakMap<Socket, DialClock>();
-
-/** Keep-alive pools per target (the agents key sockets by host, port and TLS name). */
-type Create = (o: { host?: string | null; port?: number | string | null }, cb: (err: Error | null, s?: Socket) => void) => undefined;
-
-/**
- * Node's agent counts a socket against maxSockets only once createConnection calls back; our dialer is
- * asynchronous, so a burst of 200 requests would dial 200 connections. A placeholder in the agent's
- * per-target list holds the place while the dial is pending. On failure the agent is nudged to serve a
- * request queued behind the placeholder (removeSocket does that), which would otherwise wait for ever.
- */
-function reserving(agent: http.Agent, create: Create): Create {
-  const a = agent as unknown as {
-    sockets: Record<string, object[] | undefined>;
-    totalSocketCount: number;
-    removeSocket(s: object, o: object): void;
-  };
-  return (o, cb) => {
-    const key = (o as { _agentKey?: string })._agentKey;
-    if (key === undefined) return create(o, cb);
-    // Agent.destroy() calls destroy() on every entry of `sockets`, placeholders included.
-    const placeholder = { writable: true, destroy: () => undefined };
-    (a.sockets[key] ??= []).push(placeholder);
-    a.totalSocketCount++;
-    return create(o, (err, s) => {
-      const list = a.sockets[key];
-      const i = list ? list.indexOf(placeholder) : -1;
-      if (i >= 0) {
-        list!.splice(i, 1);
-        a.totalSocketCount--;
-        if (!list!.length) delete a.sockets[key];
-      }
-      cb(err, s);
-      if (err) a.removeSocket({ writable: true, destroy: () => undefined }, o);
-    });
-  };
-}
-
-/** Idle sockets kept per target; also the bound on replays of one request (see attempt). */
-const MAX_FREE_SOCKETS = 16;
-
-export class TargetAgents {
-  readonly http: http.Agent;
-  readonly https: https.Agent;
-
-  constructor(settings: OutboundSettings) {
-    const opts = { keepAlive: true, maxSockets: 64, maxFreeSockets: MAX_FREE_SOCKETS, scheduling: 'lifo' as const, timeout: 30_000 };
-    this.http = new http.Agent(opts);
-    this.https = new https.Agent(opts);
-    // Our own dialers, so --connect-to, the upstream proxy and verified TLS apply to pooled sockets too.
-    const create = (secure: boolean): Create => (o, cb) => {
-      const host = String(o.host);
-      const port = Number(o.port) || (secure ? 443 : 80);
-      // Stamped for --trace: dialTls asks for the TLS context once TCP (and any proxy hop) is up; the handshake
-      // starts once it is built (the first one parses the root store: that is not the handshake's time).
-      const dial: DialClock = { start: performance.now() };
-      const timed: OutboundSettings = {
-        ...settings,
-        tlsContext: () => {
-          const context = settings.tlsContext();
-          dial.tcp = performance.now();
-          return context;
-        },
-      };
-      const p: Promise<Socket> = secure ? dialTls(timed, host, port) : dialTcp(settings, host, port, false);
-      p.then(
-        (s) => {
-          dial.secure = secure ? performance.now() : undefined;
-          dialClocks.set(s, dial);
-          cb(null, s);
-        },
-        (e: unknown) => cb(toTargetError(e, `${host}:${port}`)),
-      );
-      return undefined;
-    };
-    (this.http as unknown as { createConnection: Create }).createConnection = reserving(this.http, create(false));
-    (this.https as unknown as { createConnection: Create }).createConnection = reserving(this.https, create(true));
-  }
-
-  destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
-  }
-}
-
 export interface ForwardContext {
   readonly agents: TargetAgents;
   readonly timeouts: Timeouts;
@@ -176,14 +65,8 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-/** After a failure, is the next target tried? ',' only on 404/410; '|' on any failure. */
-function fallsThrough(o: Outcome, via: Separator | undefined): boolean {
-  if (!via) return false;
-  if ('error' in o) return via === '|';
-  const s = o.res.statusCode ?? 0;
-  if (s === 404 || s === 410) return true;
-  return via === '|' && s >= 500;
-}
+/** After an outcome, is the target reached through `via` tried (chain.ts)? */
+const triesNext = (o: Outcome, via: Separator | undefined): boolean => fallsThrough(via, 'error' in o ? undefined : (o.res.statusCode ?? 0));
 
 type Responded = Extract<Outcome, { res: http.IncomingMessage }>;
 
@@ -243,7 +126,7 @@ function attemptOnce(
     upstream.on('socket', (socket) => {
       clock.socket = performance.now();
       clock.reused = upstream.reusedSocket;
-      clock.dial = dialClocks.get(socket as Socket);
+      clock.dial = dialClockOf(socket as Socket);
       socket.setTimeout(ctx.timeouts.idleMs);
       if (hasBody(req)) {
         body.sent = true;
@@ -398,7 +281,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   let kept: Kept | undefined;
   for (let i = 0; i < plan.targets.length; i++) {
     const t = plan.targets[i]!;
-    if (last && (!fallsThrough(last, t.via) || body.sent)) break;
+    if (last && (!triesNext(last, t.via) || body.sent)) break;
     if (last && 'res' in last && plan.exhaustedStatus !== undefined && isNotFound(last)) kept = keep(last, plan.targets[i - 1]!.label, ctx.timeouts.firstByteMs);
     else if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
     last = await attempt(req, t, ctx, body, client, plan.original.host);
@@ -454,7 +337,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   let idle: TargetError | undefined;
   const onIdle = () => upstream.destroy((idle = new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`)));
   socket?.on('timeout', onIdle);
-  const edit = plan.modifyResponse?.(answer, chosen, plan.original);
+  const edit = plan.modifyResponse?.(answer, chosen, plan.original, method);
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
   const transforms = (edit?.transforms ?? []) as unknown as (Readable & Writable)[];
   relay([answer, ...transforms, res], (err) => {

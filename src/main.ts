@@ -10,13 +10,14 @@ import { checkRules, formatJson, formatTable, healthyRules } from './check.js';
 import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
-import { TargetAgents } from './forwarder.js';
-import { effectiveGoproxy } from './goenv.js';
-import { endpointServes, planGoEndpoint } from './goEndpoint.js';
+import { TargetAgents } from './agents.js';
+import { prepareEcosystems } from './ecosystems/index.js';
+import type { Endpoint } from './ecosystems/types.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
 import { HarWriter } from './har.js';
 import { Reporter, useColour } from './report.js';
 import { ruleHosts } from './rules.js';
+import { decrypts } from './router.js';
 import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
 import { openUserFile } from './userPaths.js';
@@ -94,11 +95,13 @@ export async function runCommand(command: string, args: readonly string[], confi
   const agents = new TargetAgents(outbound);
   const token = randomBytes(18).toString('base64url');
   const routing = { rules: config.rules, direct: config.direct };
-  const goEndpoint = planGoEndpoint(effectiveGoproxy(parentEnv), (host, port) => endpointServes(routing, host, port));
+  const ecosystems = prepareEcosystems(parentEnv, (host, port) => decrypts(routing, host, port));
+  const endpoints = new Map<string, Endpoint>();
+  for (const { name, run } of ecosystems) if (run.endpoint) endpoints.set(name, run.endpoint);
   const proxy = await startProxy({
     token,
     routing,
-    goEndpoint,
+    endpoints,
     ca,
     outbound,
     forwarding: { agents, reporter, timeouts: { firstByteMs: config.timeoutMs, idleMs: config.idleMs } },
@@ -115,7 +118,8 @@ export async function runCommand(command: string, args: readonly string[], confi
     mirroredHosts: hosts,
     direct: config.direct,
     nodePreload: nodePreload(),
-    goEndpoint: { plan: goEndpoint, base: `http://127.0.0.1:${proxy.port}/${token}/go` },
+    ecosystems,
+    endpointRoot: `http://127.0.0.1:${proxy.port}/${token}`,
   });
   log?.info(
     { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },

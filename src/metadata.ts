@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ModifyResponse, ResponseEdit } from './forwarder.js';
-import { stripHopByHop } from './forwarder.js';
+import { stripHopByHop } from './headers.js';
 
 export interface Replacement {
   readonly from: string;
@@ -142,12 +142,12 @@ export interface MetadataSpec {
  * names the origin), only 2xx, only metadata. `replacements` is keyed by target label.
  */
 export function metadataRewriter(spec: MetadataSpec, pathPrefix: string, replacements: ReadonlyMap<string, readonly Replacement[]>): ModifyResponse {
-  return (res: http.IncomingMessage, target, original): ResponseEdit | undefined => {
+  return (res: http.IncomingMessage, target, original, method): ResponseEdit | undefined => {
     const pairs = replacements.get(target.label);
     if (!pairs?.length) return undefined;
     const status = res.statusCode ?? 0;
     // Bodiless answers (HEAD, 204) keep their headers as they are: there is nothing to rewrite or decode.
-    if (status < 200 || status >= 300 || status === 204 || (res as { req?: { method?: string } }).req?.method === 'HEAD') return undefined;
+    if (status < 200 || status >= 300 || status === 204 || method === 'HEAD') return undefined;
     const suffix = original.pathname.slice(pathPrefix.length);
     if (!spec.isMetadata(suffix, String(res.headers['content-type'] ?? ''))) return undefined;
     const doc = spec.originDocument?.(suffix);

@@ -1,7 +1,7 @@
-import { goSettings } from './goenv.js';
-
-// Private-host patterns: --direct (GOPRIVATE glob syntax) plus the parent's GOPRIVATE, GONOPROXY and NO_PROXY.
+// Private-host patterns: --direct (GOPRIVATE glob syntax) plus what the parent's environment marks private
+// (the ecosystems' own settings, Go's GOPRIVATE and GONOPROXY, and NO_PROXY).
 // A match means: never decrypted, never sent to a mirror.
+import { inheritedDirect } from './ecosystems/index.js';
 
 interface Pattern {
   /** The text the user wrote, for messages and for the child's GOPRIVATE. */
@@ -67,18 +67,16 @@ export function splitList(value: string | undefined): string[] {
 
 export class DirectList {
   constructor(
-    /** Patterns given with --direct: these are also appended to the child's GOPRIVATE. */
+    /** Patterns given with --direct: ecosystems may pass these on to their tools (Go's GOPRIVATE). */
     readonly own: readonly Pattern[],
-    /** Patterns inherited from the parent's GOPRIVATE / GONOPROXY / NO_PROXY. */
+    /** Patterns inherited from the parent's environment: the ecosystems' (Go's GOPRIVATE, GONOPROXY) and NO_PROXY. */
     readonly inherited: readonly Pattern[],
   ) {}
 
   static from(direct: string[], parentEnv: NodeJS.ProcessEnv): DirectList {
     const own = direct.flatMap(splitList).map(goPattern);
-    const go = goSettings(parentEnv);
     const inherited = [
-      ...splitList(go('GOPRIVATE')).map(goPattern),
-      ...splitList(go('GONOPROXY')).map(goPattern),
+      ...inheritedDirect(parentEnv).map(goPattern),
       ...splitList(parentEnv.NO_PROXY ?? parentEnv.no_proxy)
         .map(noProxyPattern)
         .filter((p): p is Pattern => p !== undefined),

@@ -3,6 +3,7 @@
 // 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
 // Mirrors are read-only: only reads (GET, HEAD, git's fetch) go down a chain; a write (npm publish, cargo
 // publish, twine upload, git push) goes to the origin unchanged, with the client's credentials.
+import net from 'node:net';
 import type { ForwardPlan, PlannedTarget } from './forwarder.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
@@ -18,6 +19,17 @@ export function decideConnect(routing: Routing, host: string, port: number): Con
   if (routing.direct.matchesHost(host)) return { action: 'tunnel', route: 'direct' };
   if (hostHasRule(routing.rules, host, port)) return { action: 'intercept' };
   return { action: 'tunnel', route: 'tunnel' };
+}
+
+/**
+ * Would a CONNECT to host:port be decrypted (a rule, not --direct)? What an ecosystem's plain-HTTP endpoint may
+ * take over; IP literals and loopback are left out, as the proxy port tunnels IP literals and clients never
+ * proxy loopback.
+ */
+export function decrypts(routing: Routing, host: string, port: number): boolean {
+  const h = host.toLowerCase();
+  if (net.isIP(h) || h === 'localhost' || h.endsWith('.localhost')) return false;
+  return decideConnect(routing, h, port).action === 'intercept';
 }
 
 export type RequestDecision = { readonly action: 'forward'; readonly plan: ForwardPlan } | { readonly action: 'block'; readonly reason: string };

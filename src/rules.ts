@@ -2,12 +2,12 @@
 // then matched per request by a pure function. The proxy mechanism never mentions Go or npm.
 import { ConfigError } from './errors.js';
 import { PRESETS, findPreset, presetRouteFor, type Preset, type PresetRoute } from './presets.js';
+import type { Separator } from './chain.js';
 import type { ModifyResponse } from './forwarder.js';
 import { metadataRewriter, type Replacement } from './metadata.js';
 import { withCanonicalHeaders } from './canonicalHeaders.js';
 
-/** GOPROXY separators: after ',' the next target is tried only on 404/410; after '|' on any failure. */
-export type Separator = ',' | '|';
+export type { Separator } from './chain.js';
 
 export type Target =
   | { readonly kind: 'origin'; readonly label: 'origin' }

@@ -1,14 +1,14 @@
 // The proxy port: loopback only, every request and CONNECT must carry the run's credential, and nothing
 // addressed to the proxy itself is served. Decisions go to the router; the work to tunnel / interceptor /
-// forwarder. The same port serves the go command's GOPROXY endpoint (goEndpoint.ts), whose requests carry
-// the run's secret in their path instead of a Proxy-Authorization header.
+// forwarder. The same port serves the plain-HTTP endpoints ecosystems declare, at `/<token>/<name>/…`: their
+// requests carry the run's secret in their path instead of a Proxy-Authorization header.
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { CertificateAuthority } from './ca.js';
 import { forward, type ForwardContext } from './forwarder.js';
-import { endpointRoute, endpointServes, endpointToken, type GoEndpointPlan } from './goEndpoint.js';
+import type { Endpoint } from './ecosystems/types.js';
 import { CLIENT_KEEP_ALIVE_MS, Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
@@ -21,8 +21,8 @@ export interface ProxyServerOptions {
   readonly ca: CertificateAuthority;
   readonly outbound: OutboundSettings;
   readonly forwarding: ForwardContext;
-  /** GOPROXY entries served at /<token>/go/…; none: every origin-form request is refused as before. */
-  readonly goEndpoint?: GoEndpointPlan;
+  /** Ecosystem endpoints served at /<token>/<name>/…, by name; none: every origin-form request is refused. */
+  readonly endpoints?: ReadonlyMap<string, Endpoint>;
   readonly warn: (msg: string) => void;
 }
 
@@ -108,19 +108,18 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
   const interceptor = new Interceptor(opts.ca, routeRequest, opts.warn);
 
   const secret = Buffer.from(opts.token);
-  const goEntries = opts.goEndpoint?.entries ?? [];
-  const serves = (host: string, port: number) => endpointServes(routing, host, port);
-  /** An origin-form request under /<token>/go/: served and true; anything else: false (refused as before). */
-  const goEndpoint = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-    const target = goEntries.length ? endpointToken(req.url ?? '') : undefined;
-    if (!target || !sameSecret(target.token, secret)) return false;
-    const route = endpointRoute(target.rest, goEntries, serves);
-    if (route.kind === 'unknown') plainAnswer(res, 404, 'detour: not under an entry of this run\'s GOPROXY\n');
-    // The proxied-sumdb handshake (go's <proxy>/sumdb/<name>/supported), answered here: protocol, not content.
-    else if (route.kind === 'sumdb-supported') plainAnswer(res, 200, '');
+  const endpoints = opts.endpoints ?? new Map<string, Endpoint>();
+  /** An origin-form request under /<token>/<name>/ of an endpoint: served and true; else false (refused). */
+  const serveEndpoint = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const m = endpoints.size ? /^\/([^/?]+)\/([^/?]+)\/(.*)$/s.exec(req.url ?? '') : null;
+    const endpoint = m ? endpoints.get(m[2]!) : undefined;
+    if (!m || !endpoint || !sameSecret(m[1]!, secret)) return false;
+    const route = endpoint.route(m[3]!);
+    if (route.kind === 'unknown') plainAnswer(res, 404, `detour: ${route.reason}\n`);
+    else if (route.kind === 'answer') plainAnswer(res, route.status, '');
     else {
-      // The entry's own credentials, as go sends them over https (never over plain HTTP); the forwarder keeps
-      // them for the entry's host and drops them for a mirror on another host.
+      // The entry's own credentials, as the client sends them over https (never over plain HTTP); the
+      // forwarder keeps them for the entry's host and drops them for a mirror on another host.
       if (route.authorization && !req.headers.authorization) req.headers.authorization = route.authorization;
       routeRequest(req, res, route.url);
     }
@@ -134,7 +133,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       plainAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });
       return;
     }
-    if (req.url?.startsWith('/') && goEndpoint(req, res)) return;
+    if (req.url?.startsWith('/') && serveEndpoint(req, res)) return;
     if (!authorised(req.headers['proxy-authorization'], expected)) {
       plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
       return;

@@ -33,7 +33,7 @@
 // - Private repositories: detour never forwards a client's credentials to another host, so a proxy sees git's
 //   request without them and the clone fails with 401; such repositories belong in --direct
 //   (`-d github.com/acme-private`), which also keeps their names from the proxies.
-import type { Preset, PresetRoute } from '../presets.js';
+import type { Ecosystem, PresetRoute } from './types.js';
 
 /** A URL-prefix proxy: the whole original URL follows the base (`/https://` marks it, as in `-m` rules). */
 const prefixProxy = (origin: string) => `${origin}/https://`;
@@ -55,7 +55,7 @@ function route(host: string, pathPrefix: string): PresetRoute {
   return { host, pathPrefix, mount: '', ...(probe ? { probe } : {}) };
 }
 
-export const github: Preset = {
+export const github: Ecosystem = {
   name: 'github',
   description: 'GitHub release assets, archives, raw files and git clone (URL-prefix proxies)',
   routes: [...GITHUB_COM_PATHS.map((p) => route('github.com', p)), ...DOWNLOAD_HOSTS.map((h) => route(h, ''))],

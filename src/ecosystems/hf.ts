@@ -24,7 +24,7 @@
 // - hf-mirror.com answers /resolve/ with redirects to its own hosts named like the Hub's, the Hub's domain
 //   replaced by its own and the path kept (`https://cdn-lfs-us-1.hf-mirror.com/repos/…`,
 //   `https://cdn-lfs.hf-mirror.com/repos/…`, as quoted in public repositories).
-import type { Preset, PresetRoute } from '../presets.js';
+import type { Ecosystem, PresetRoute } from './types.js';
 
 const HUB = 'huggingface.co';
 
@@ -53,7 +53,7 @@ function sibling(host: string): (root: URL) => URL | undefined {
 
 const downloadRoute = (host: string): PresetRoute => ({ host, pathPrefix: '', mount: '', mirrorBase: sibling(host), canonicalHeaders: ['location'] });
 
-export const hf: Preset = {
+export const hf: Ecosystem = {
   name: 'hf',
   description: 'Hugging Face Hub (API, /resolve/ downloads and the hosts they redirect to)',
   routes: [
@@ -63,4 +63,9 @@ export const hf: Preset = {
   ],
   mirrors: { 'hf-mirror': 'https://hf-mirror.com' },
   defaultChain: 'hf-mirror|origin',
+
+  // hf_xet (huggingface_hub's Xet downloader) asks the Xet hosts the Hub names, whatever HF_ENDPOINT says, and on
+  // macOS trusts only the keychain: with it off, downloads take the /resolve/ HTTP path, which detour mirrors.
+  // HF_ENDPOINT is left alone: the client keeps asking huggingface.co, which detour routes.
+  prepare: (_parent, serves) => (serves('huggingface.co', 443) ? { childEnv: () => ({ HF_HUB_DISABLE_XET: '1' }) } : {}),
 };

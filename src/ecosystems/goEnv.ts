@@ -8,6 +8,14 @@ import { delimiter, dirname, join } from 'node:path';
 
 export type GoSetting = 'GOPRIVATE' | 'GONOPROXY' | 'GONOSUMDB' | 'GOPROXY';
 
+/** A comma list's items (patterns.ts splits --direct the same way; kept here so no ecosystem imports the core). */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[,\s]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** go's built-in GOPROXY when nothing sets it. */
 export const DEFAULT_GOPROXY = 'https://proxy.golang.org,direct';
 

@@ -16,8 +16,7 @@
 // - web/http.go: go refuses to send an http:// URL's user info ("refusing to pass credentials to insecure
 //   URL"), so an entry's credentials stay with detour, which adds them as go would have over https.
 //   (.netrc credentials go looks up by the URL's host, 127.0.0.1 here: not carried over, see README.)
-import net from 'node:net';
-import { decideConnect, type Routing } from './router.js';
+import type { EndpointRoute, Serves } from './types.js';
 
 export interface GoEntry {
   /** `host[:port][/path]`: no scheme, no trailing slash. */
@@ -31,16 +30,6 @@ export interface GoEndpointPlan {
   readonly goproxy: string;
   /** Entries the endpoint serves. */
   readonly entries: readonly GoEntry[];
-}
-
-/**
- * Would a CONNECT to host:port be decrypted (a rule, not --direct)? Exactly those hosts need the endpoint;
- * IP literals and loopback are left out, as the proxy port tunnels IP literals and go never proxies loopback.
- */
-export function endpointServes(routing: Routing, host: string, port: number): boolean {
-  const h = host.toLowerCase();
-  if (net.isIP(h) || h === 'localhost' || h.endsWith('.localhost')) return false;
-  return decideConnect(routing, h, port).action === 'intercept';
 }
 
 /** An https GOPROXY entry as go reads it, or undefined for words (direct, off), http://, file:// and junk. */
@@ -75,7 +64,7 @@ function basicAuth(url: URL): string | undefined {
 }
 
 /** Which entries of the list the endpoint takes over (the first of equal ones wins, as in go's list). */
-export function planGoEndpoint(goproxy: string, serves: (host: string, port: number) => boolean): GoEndpointPlan {
+export function planGoEndpoint(goproxy: string, serves: Serves): GoEndpointPlan {
   const entries = new Map<string, GoEntry>();
   for (const word of split(goproxy)) {
     const url = httpsEntry(word);
@@ -102,20 +91,6 @@ export function childGoproxy(plan: GoEndpointPlan, base: string): string {
     .join('');
 }
 
-/** The endpoint's prefix in a request target: `/<token>/go/`. The token is checked by the caller. */
-export function endpointToken(target: string): { readonly token: string; readonly rest: string } | undefined {
-  const m = /^\/([^/?]+)\/go\/(.*)$/s.exec(target);
-  return m ? { token: m[1]!, rest: m[2]! } : undefined;
-}
-
-export type EndpointRoute =
-  /** Route this URL as if go had asked for it over TLS (with the entry's credentials, if it had any). */
-  | { readonly kind: 'forward'; readonly url: URL; readonly authorization?: string }
-  /** `/sumdb/<name>/supported` for a checksum database a rule covers: answer 200 here. */
-  | { readonly kind: 'sumdb-supported' }
-  /** Not under any entry of this run's GOPROXY. */
-  | { readonly kind: 'unknown' };
-
 const SUMDB_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
 
 /**
@@ -124,20 +99,21 @@ const SUMDB_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
  * applies (the go preset: `<mirror>/sumdb/sum.golang.org/…`); else it stays under the entry, as go would
  * have sent it to that proxy.
  */
-export function endpointRoute(rest: string, entries: readonly GoEntry[], serves: (host: string, port: number) => boolean): EndpointRoute {
+export function endpointRoute(rest: string, entries: readonly GoEntry[], serves: Serves): EndpointRoute {
   const q = rest.indexOf('?');
   const path = q < 0 ? rest : rest.slice(0, q);
   let entry: GoEntry | undefined;
   for (const e of entries) {
     if ((path === e.key || path.startsWith(e.key + '/')) && (!entry || e.key.length > entry.key.length)) entry = e;
   }
-  if (!entry) return { kind: 'unknown' };
+  if (!entry) return { kind: 'unknown', reason: "not under an entry of this run's GOPROXY" };
 
   const sumdb = /^\/sumdb\/(([^/]+)\/.*)$/s.exec(rest.slice(entry.key.length));
   if (sumdb && SUMDB_HOST.test(sumdb[2]!)) {
     const url = new URL(`https://${sumdb[1]}`);
     if (serves(url.hostname, Number(url.port) || 443)) {
-      return url.pathname.endsWith('/supported') && !url.search ? { kind: 'sumdb-supported' } : { kind: 'forward', url };
+      // The proxied-sumdb handshake, answered by detour: protocol, not content.
+      return url.pathname.endsWith('/supported') && !url.search ? { kind: 'answer', status: 200 } : { kind: 'forward', url };
     }
   }
   const url = new URL(`https://${rest}`);

@@ -1,0 +1,90 @@
+// What an ecosystem module declares (one file per ecosystem under src/ecosystems/, listed in index.ts).
+// Data first (hosts, mirrors, default chain, path mapping, metadata, probe, privacy guard: the `Preset`
+// part), then optional hooks for what the core asks of an ecosystem at run time. Nothing here knows sockets.
+
+export interface PresetRoute {
+  /** Origin host the client asks for. */
+  readonly host: string;
+  /** Only paths under this prefix are mirrored ('' = the whole host). */
+  readonly pathPrefix: string;
+  /** Appended to a mirror's base URL for this host (Go's checksum database lives under <mirror>/sumdb/<name>). */
+  readonly mount: string;
+  /**
+   * Where this host lives at a mirror, when not under the mirror's root (hf-mirror.com serves cdn-lfs-us-1.hf.co
+   * as cdn-lfs-us-1.hf-mirror.com); `mount` is then unused. Undefined: that mirror does not serve this host, and
+   * it is left out of this host's chain (a host left with no mirror at all gets no rule).
+   */
+  readonly mirrorBase?: (mirrorRoot: URL) => URL | undefined;
+  /** Mirrors that lay out artifacts differently from the origin map the path after the prefix. */
+  readonly mirrorPath?: (suffix: string) => string;
+  /** The module a request path names, for the privacy guard (never ask a mirror about a private module). */
+  readonly moduleOf?: (path: string) => string | undefined;
+  /** Which answers are metadata to canonicalise (absent: none; artifacts never are). */
+  readonly isMetadata?: (suffix: string, contentType: string) => boolean;
+  /** Metadata documents the origin fixes entirely, answered as the origin serves them (a registry's config). */
+  readonly originDocument?: (suffix: string) => string | undefined;
+  /** Its metadata pages may link with relative URLs (`../../packages/…`). */
+  readonly relativeLinks?: boolean;
+  /** Response headers, of any status, whose URLs naming a mirror are canonicalised (a redirect's Location, Link). */
+  readonly canonicalHeaders?: readonly string[];
+  /** `detour check`: the origin path a health probe asks for (under pathPrefix); absent: not probed. */
+  readonly probe?: string;
+}
+
+/** The data part of an ecosystem: what `detour presets` lists and `-m NAME[=CHAIN]` turns into rules. */
+export interface Preset {
+  readonly name: string;
+  readonly description: string;
+  readonly routes: readonly PresetRoute[];
+  /** Named mirrors: `-m NAME=MIRROR` picks one by name. */
+  readonly mirrors: Readonly<Record<string, string>>;
+  /** Default chain, over mirror names and `origin` (`a|b,origin`). */
+  readonly defaultChain: string;
+  /** Status answered when every target failed (absent: 502/504 by failure kind). */
+  readonly exhaustedStatus?: number;
+}
+
+/** Would detour decrypt a CONNECT to host:port (a rule covers it, not --direct)? Given by the core. */
+export type Serves = (host: string, port: number) => boolean;
+
+/** Where a request on an ecosystem's plain-HTTP endpoint goes. */
+export type EndpointRoute =
+  /** Route this URL as if the client had asked for it over TLS (with these credentials, if any). */
+  | { readonly kind: 'forward'; readonly url: URL; readonly authorization?: string }
+  /** Answer here with this status and an empty body (protocol, not content). */
+  | { readonly kind: 'answer'; readonly status: number }
+  /** Not something this run's endpoint serves: 404 with this reason. */
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+/** A plain-HTTP endpoint on the proxy port, at `/<token>/<ecosystem name>/…`. */
+export interface Endpoint {
+  /** Maps the part after `/<token>/<name>/` to where it goes. */
+  route(rest: string): EndpointRoute;
+}
+
+/** What the core tells an ecosystem when it builds the child's environment. */
+export interface ChildEnvFacts {
+  readonly proxyUrl: string;
+  /** The child's NO_PROXY, as the core computed it. */
+  readonly noProxy: string;
+  /** Patterns given with --direct, as written (GOPRIVATE glob syntax). */
+  readonly ownDirect: readonly string[];
+  /** `http://127.0.0.1:PORT/<token>/<name>`: this ecosystem's endpoint base, when it has one this run. */
+  readonly endpointBase?: string;
+}
+
+/** An ecosystem's part in one run, prepared once from the parent's environment and the routing. */
+export interface EcosystemRun {
+  /** Present: the proxy port serves `/<token>/<name>/…` through it. */
+  readonly endpoint?: Endpoint;
+  /** Variables this ecosystem sets or changes in the child's environment. */
+  childEnv?(parentEnv: NodeJS.ProcessEnv, facts: ChildEnvFacts): NodeJS.ProcessEnv;
+}
+
+/** A module under src/ecosystems/: a `Preset` plus optional run-time hooks. */
+export interface Ecosystem extends Preset {
+  /** Patterns the parent's environment sends direct, as --direct would (GOPRIVATE glob syntax). */
+  readonly directPatterns?: (parentEnv: NodeJS.ProcessEnv) => readonly string[];
+  /** Per-run setup. Runs for every listed ecosystem, enabled or not (a child's tool reads its own settings). */
+  readonly prepare?: (parentEnv: NodeJS.ProcessEnv, serves: Serves) => EcosystemRun;
+}
