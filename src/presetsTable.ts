@@ -7,6 +7,7 @@ export function presetsJson(): string {
     description: p.description,
     hosts: p.routes.map((r) => r.host + r.pathPrefix),
     defaultChain: p.defaultChain,
+    ...(p.optIn ? { optIn: true } : {}),
     mirrors: p.mirrors,
     ...(p.exhaustedStatus ? { exhaustedStatus: p.exhaustedStatus } : {}),
   }));
@@ -18,7 +19,7 @@ export function presetsText(): string {
   for (const p of PRESETS) {
     lines.push(`${p.name}  ${p.description}`);
     lines.push(`  hosts:   ${p.routes.map((r) => r.host + r.pathPrefix).join(', ')}`);
-    lines.push(`  default: ${p.defaultChain}`);
+    lines.push(`  default: ${p.defaultChain}${p.optIn ? ` (opt-in: only with -m ${p.name})` : ''}`);
     for (const [name, url] of Object.entries(p.mirrors)) lines.push(`  ${name.padEnd(12)} ${url}`);
     lines.push('');
   }

@@ -298,7 +298,7 @@ export function parseMirrorSpec(spec: string): Rule[] {
 
 /** All -m values; a later rule for the same host and prefix replaces an earlier one. Empty list = every preset. */
 export function parseMirrorSpecs(specs: readonly string[]): Rule[] {
-  const list = specs.length ? specs : PRESETS.map((p) => p.name);
+  const list = specs.length ? specs : PRESETS.filter((p) => !p.optIn).map((p) => p.name);
   const byKey = new Map<string, Rule>();
   for (const spec of list) for (const rule of parseMirrorSpec(spec)) byKey.set(rule.host + rule.pathPrefix, rule);
   return [...byKey.values()];

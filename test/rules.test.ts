@@ -12,7 +12,9 @@ t.test('presets expand to one rule per origin route, with mounts', async (t) => 
   const sum = rules[1]!;
   t.same(sum.chain.map((h) => [h.via, h.target.label]), [[undefined, 'mirrors.aliyun.com/goproxy/sumdb/sum.golang.org'], ['|', 'goproxy.cn/sumdb/sum.golang.org'], ['|', 'origin']]);
   t.equal(sum.exhaustedStatus, 404);
-  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), PRESETS.map((p) => p.name), 'no -m: every preset');
+  t.same(parseMirrorSpecs([]).map((r) => r.source).filter((v, i, a) => a.indexOf(v) === i), PRESETS.filter((p) => !p.optIn).map((p) => p.name), 'no -m: every preset but the opt-in ones');
+  t.notOk(parseMirrorSpecs([]).some((r) => r.source === 'github'), 'github is opt-in: no -m leaves github.com alone');
+  t.ok(parseMirrorSpecs(['github']).some((r) => r.host === 'github.com'), '-m github turns it on');
 });
 
 t.test('crates downloads map onto the mirror layout', async (t) => {

@@ -56,6 +56,10 @@ function route(host: string, pathPrefix: string): PresetRoute {
 }
 
 export const github: Ecosystem = {
+  // Opt-in: a URL-prefix proxy sees and could alter what it relays, and release assets and archives carry no
+  // checksum a client verifies (unlike npm's integrity, Go's checksum database or crates' cksum). A team that
+  // trusts a proxy turns it on with `-m github`; without `-m`, github.com stays a blind tunnel.
+  optIn: true,
   name: 'github',
   description: 'GitHub release assets, archives, raw files and git clone (URL-prefix proxies)',
   routes: [...GITHUB_COM_PATHS.map((p) => route('github.com', p)), ...DOWNLOAD_HOSTS.map((h) => route(h, ''))],

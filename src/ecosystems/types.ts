@@ -42,6 +42,8 @@ export interface Preset {
   readonly defaultChain: string;
   /** Status answered when every target failed (absent: 502/504 by failure kind). */
   readonly exhaustedStatus?: number;
+  /** Not in the default set (no `-m` given): only `-m NAME` turns it on. */
+  readonly optIn?: boolean;
 }
 
 /** Would detour decrypt a CONNECT to host:port (a rule covers it, not --direct)? Given by the core. */
