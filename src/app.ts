@@ -4,14 +4,11 @@
 // main.ts (the proxy, the CA, node-forge) only once the command line has been accepted.
 import { parseArgs, type Invocation } from './args.js';
 import { ConfigError } from './errors.js';
+import { redactCredentials } from './redact.js';
 import type { Config } from './config.js';
 import type { Flags } from './options.js';
 import { packageVersion } from './version.js';
 
-/** URLs in an error line lose their credentials: a mirror target may be `https://ci:TOKEN@nexus.corp/…`. */
-export function redactCredentials(line: string): string {
-  return line.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@');
-}
 
 /** The merged config (loaded here: --version, --help and presets need none of it). -v names the files it came from. */
 async function configured(flags: Flags): Promise<Config> {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { TargetError, toTargetError } from './errors.js';
 import type { TargetAgents } from './agents.js';
-import { redactUrl } from './report.js';
+import { redactUrl } from './redact.js';
 import { matchRule, targetUrl, type Rule } from './rules.js';
 
 export interface ProbeResult {

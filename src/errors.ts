@@ -1,3 +1,5 @@
+import { redactCredentials } from './redact.js';
+
 // Explicit error kinds, in the manner of undici: callers branch on `code`, never on message text.
 // The fallback chain, the 502/504 answer, the -v line and the log all read the same code.
 
@@ -28,13 +30,6 @@ export class TargetError extends Error {
   }
 }
 
-/**
- * Free text with the credentials of any URL in it replaced by `***` (`https://ci:TOKEN@nexus.corp/` →
- * `https://***@nexus.corp/`), and of a bare `user:token@host` too: a mistyped target is still a secret.
- */
-export function redactCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@').replace(/(^|[\s"'=|,])[^\s"'=|,/:@]+:[^\s"'/@]*@/g, '$1***@');
-}
 
 /** A usage or configuration mistake: detour prints the message as one line and exits 2. Never holds credentials. */
 export class ConfigError extends Error {

@@ -2,6 +2,7 @@
 // the exhaustion answer), the mechanism is one function. A failure before the status line becomes a
 // 502/504 (or the next target); a failure after it destroys the client connection, so a broken body can
 // never pass for a complete one.
+import { bareHost, portOf } from './urls.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -106,8 +107,8 @@ function attemptOnce(
     const secure = target.protocol === 'https:';
     const upstream = (secure ? https : http).request({
       method: req.method,
-      host: target.hostname.replace(/^\[|\]$/g, ''),
-      port: target.port || (secure ? 443 : 80),
+      host: bareHost(target),
+      port: portOf(target),
       path: target.pathname + target.search,
       headers,
       agent: secure ? ctx.agents.https : ctx.agents.http,

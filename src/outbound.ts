@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
+import { redactUrl } from './redact.js';
 import { TargetError, toTargetError } from './errors.js';
 import { noProxyPattern, splitList } from './patterns.js';
 
@@ -64,17 +65,10 @@ export function upstreamFromEnv(env: NodeJS.ProcessEnv): Upstream {
 
 export function describeUpstream(u: Upstream): string {
   if (u.kind === 'none') return 'none';
-  if (u.kind === 'fixed') return redact(u.url);
-  return [u.https && `https: ${redact(u.https)}`, u.http && `http: ${redact(u.http)}`].filter(Boolean).join(', ');
+  if (u.kind === 'fixed') return redactUrl(u.url);
+  return [u.https && `https: ${redactUrl(u.https)}`, u.http && `http: ${redactUrl(u.http)}`].filter(Boolean).join(', ');
 }
 
-export function redact(url: URL): string {
-  if (!url.username && !url.password) return url.href;
-  const copy = new URL(url.href);
-  copy.username = copy.username ? '***' : '';
-  copy.password = '';
-  return copy.href;
-}
 
 export function applyConnectTo(rules: readonly ConnectTo[], host: string, port: number): HostPort {
   const h = host.toLowerCase();
@@ -134,7 +128,7 @@ async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): 
   const { proxies } = await import('proxy-agent'); // loaded only when an upstream is in use
   const scheme = proxy.protocol.replace(/:$/, '') as keyof typeof proxies;
   const loaders = proxies[scheme];
-  if (!loaders) throw new TargetError('E_UPSTREAM_PROXY', `unsupported upstream proxy scheme ${proxy.protocol} in ${redact(proxy)}`);
+  if (!loaders) throw new TargetError('E_UPSTREAM_PROXY', `unsupported upstream proxy scheme ${proxy.protocol} in ${redactUrl(proxy)}`);
   const AgentClass = await loaders[1]();
   const agent = new AgentClass(proxy.href, { ca: [...roots] });
   // agent-base's connect() wants a request; it only emits and listens on it, so an emitter will do.
@@ -145,13 +139,13 @@ async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): 
   try {
     socket = (await agent.connect(req as never, { host: hp.host, port: hp.port, secureEndpoint: false })) as net.Socket;
   } catch (e) {
-    throw new TargetError('E_UPSTREAM_PROXY', `upstream proxy ${redact(proxy)} failed: ${(e as Error).message}`, { cause: e });
+    throw new TargetError('E_UPSTREAM_PROXY', `upstream proxy ${redactUrl(proxy)} failed: ${(e as Error).message}`, { cause: e });
   }
   if (status !== undefined && status !== 200) {
     socket.destroy();
     throw new TargetError(
       'E_UPSTREAM_PROXY',
-      `upstream proxy ${redact(proxy)} answered ${status} to CONNECT ${hp.host}:${hp.port}`,
+      `upstream proxy ${redactUrl(proxy)} answered ${status} to CONNECT ${hp.host}:${hp.port}`,
     );
   }
   req.emit('socket', socket); // lets the agent resume the paused socket

@@ -2,7 +2,7 @@
 // the --log-file JSON line, the --trace HAR entry and the exit summary alike.
 import type { Logger } from 'pino';
 import type { FailureCode } from './errors.js';
-import { redact } from './outbound.js';
+import { redactUrl } from './redact.js';
 
 /** mirror: sent down a rule's chain; origin: unchanged, no rule applied; tunnel: blind CONNECT;
  *  direct: a --direct (private) host or path; blocked: answered locally (privacy guard, refusals). */
@@ -127,15 +127,6 @@ export function timingsTotal(t: Timings): number {
   return round([t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].filter((n) => n >= 0).reduce((a, b) => a + b, 0));
 }
 
-/** URLs with user:password@ lose the credentials before they reach any output. */
-export function redactUrl(url: string): string {
-  if (!url.includes('@')) return url;
-  try {
-    return redact(new URL(url));
-  } catch {
-    return url;
-  }
-}
 
 // ---- colours: only when stderr is a terminal (or FORCE_COLOR asks), never with NO_COLOR ----
 

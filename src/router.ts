@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { ForwardPlan, PlannedTarget } from './forwarder.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
+import { portOf } from './urls.js';
 
 export interface Routing {
   readonly rules: readonly Rule[];
@@ -34,7 +35,6 @@ export function decrypts(routing: Routing, host: string, port: number): boolean 
 
 export type RequestDecision = { readonly action: 'forward'; readonly plan: ForwardPlan } | { readonly action: 'block'; readonly reason: string };
 
-const defaultPort = (url: URL) => Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
 
 /**
  * May a mirror answer this request? Reads only: GET and HEAD, and git's fetch, which smart HTTP carries in
@@ -57,7 +57,7 @@ export function decideRequest(routing: Routing, url: URL, method: string): Reque
   const host = url.hostname.toLowerCase();
   if (routing.direct.matchesHost(host) || routing.direct.matchesPath(host + url.pathname)) return unchanged('direct');
 
-  const match = matchRule(routing.rules, host, defaultPort(url), url.pathname + url.search);
+  const match = matchRule(routing.rules, host, portOf(url), url.pathname + url.search);
   if (!match || !isRead(method, url)) return unchanged('origin');
 
   let module: string | undefined;

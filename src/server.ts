@@ -13,7 +13,8 @@ import { CLIENT_KEEP_ALIVE_MS, Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
 import { openTunnel } from './tunnel.js';
-import { redactUrl } from './report.js';
+import { redactUrl } from './redact.js';
+import { bareHost, portOf } from './urls.js';
 
 export interface ProxyServerOptions {
   readonly token: string;
@@ -148,7 +149,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       plainAnswer(res, 400, 'detour: this is a forward proxy; send absolute http(s):// URLs or CONNECT\n', { connection: 'close' });
       return;
     }
-    if (isSelf(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port) || (url.protocol === 'https:' ? 443 : 80))) {
+    if (isSelf(bareHost(url), portOf(url))) {
       plainAnswer(res, 403, 'detour: refusing a request addressed to the proxy itself\n', { connection: 'close' });
       return;
     }

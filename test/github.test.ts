@@ -45,7 +45,7 @@ async function origins(w: World, hosts: readonly string[]) {
   return () => servers.flatMap((s, i) => s.requests.map((q) => `${hosts[i]} ${q.method} ${q.url}`));
 }
 
-t.test('curl and wget fetch a release asset and an archive through the default proxy; github.com hears nothing', { skip: needs('curl', 'wget') }, async (t) => {
+t.test('with -m github, curl and wget fetch a release asset and an archive through the default proxy; github.com hears nothing', { skip: needs('curl', 'wget') }, async (t) => {
   const w = await makeWorld(t);
   const asset = randomBytes(300 * 1024);
   const archive = randomBytes(200 * 1024);
@@ -60,7 +60,7 @@ t.test('curl and wget fetch a release asset and an archive through the default p
     `wget -q --timeout=30 -O wget-asset.bin ${ASSET}`,
     `wget -q --timeout=30 -O wget-archive.tgz ${ARCHIVE}`,
   ].join('\n');
-  const r = await w.detour([...w.flags(), '-v', '--', 'sh', '-c', script]);
+  const r = await w.detour([...w.flags(), '-v', '-m', 'github', '--', 'sh', '-c', script]);
   t.equal(r.code, 0, r.stderr);
   for (const client of ['curl', 'wget']) {
     t.ok(readFileSync(join(w.work, `${client}-asset.bin`)).equals(asset), `${client}: the asset, byte for byte`);
@@ -78,7 +78,7 @@ t.test('a redirect that reaches the client comes back through detour, down the s
   // A proxy that sends the client to the asset's origin URL (as gh-proxy and ghproxy do above their size limit).
   const proxy = await w.https('ghfast.top', prefixProxy({ [ASSET]: { redirect: SIGNED }, [SIGNED]: asset }));
   const heard = await origins(w, ['github.com', 'release-assets.githubusercontent.com']);
-  let r = await w.detour([...w.flags(), '-v', '--', 'curl', '-fsSL', '--max-time', '30', '-o', 'asset.bin', ASSET]);
+  let r = await w.detour([...w.flags(), '-v', '-m', 'github', '--', 'curl', '-fsSL', '--max-time', '30', '-o', 'asset.bin', ASSET]);
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(join(w.work, 'asset.bin')).equals(asset), 'the asset, byte for byte');
   t.same(proxy.requests.map((q) => q.url), [`/${ASSET}`, `/${SIGNED}`]);
@@ -93,7 +93,7 @@ t.test('a redirect that reaches the client comes back through detour, down the s
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': asset.length });
     res.end(asset);
   });
-  r = await w2.detour([...w2.flags(), '-v', '--', 'wget', '-q', '--timeout=30', '-O', 'asset.bin', ASSET]);
+  r = await w2.detour([...w2.flags(), '-v', '-m', 'github', '--', 'wget', '-q', '--timeout=30', '-O', 'asset.bin', ASSET]);
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(join(w2.work, 'asset.bin')).equals(asset), 'wget followed the redirect: the asset, byte for byte');
   t.same(github.requests.map((q) => q.url), ['/acme/widget/releases/download/v1.2.0/widget-linux-amd64.tar.gz']);
@@ -232,4 +232,14 @@ t.test('detour check probes the github preset: git ref discovery and a raw file,
   t.same(ghfast.requests.map((q) => q.url).sort(), ['/https://github.com/octocat/Hello-World/info/refs?service=git-upload-pack', '/https://raw.githubusercontent.com/octocat/Hello-World/master/README']);
   t.same(github.requests.map((q) => q.url), ['/octocat/Hello-World/info/refs?service=git-upload-pack']);
   t.equal(r.stdout.trim().split('\n').length, 1 + 2 * 3, 'two probed routes, three targets each');
+});
+
+t.test('github is opt-in: with no -m, github.com is a blind tunnel and no proxy is asked', { skip: needs('curl') }, async (t) => {
+  const w = await makeWorld(t);
+  const proxy = await w.https('ghfast.top', prefixProxy({ [ASSET]: randomBytes(1024) }));
+  const heard = await origins(w, ['github.com']);
+  const r = await w.detour([...w.flags(), '-v', '--', 'curl', '-sS', '--max-time', '30', '-o', '/dev/null', ASSET]);
+  t.match(r.stderr, /CONNECT github\.com:443 \[tunnel\]/, 'tunneled, not decrypted');
+  t.same(proxy.requests.length, 0, 'the URL-prefix proxy was never asked');
+  t.ok(heard().length > 0, 'the request reached github.com itself');
 });
