@@ -12,7 +12,7 @@ import { dialClockOf, MAX_FREE_SOCKETS, type TargetAgents } from './agents.js';
 import { relay } from './relay.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type Route } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
-import { stripHopByHop } from './headers.js';
+import { stripHopByHop, textAnswer } from './headers.js';
 
 export interface PlannedTarget {
   readonly url: URL;
@@ -314,17 +314,13 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       finish(answer.statusCode!, keptBody.length, kept.label, undefined, kept.outcome);
       return;
     }
-    const text = errorBody(plan, method, attempts);
-    res.writeHead(plan.exhaustedStatus, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    textAnswer(res, plan.exhaustedStatus, errorBody(plan, method, attempts));
     finish(plan.exhaustedStatus, 0);
     return;
   }
   if ('error' in last) {
-    const text = errorBody(plan, method, attempts);
     const status = last.error.status;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    textAnswer(res, status, errorBody(plan, method, attempts));
     finish(status, 0, undefined, last.error.message);
     return;
   }

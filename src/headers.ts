@@ -1,4 +1,5 @@
-// Connection-level headers: never forwarded, in either direction (RFC 9110 §7.6.1), as in Go's ReverseProxy.
+// Connection-level headers: never forwarded, in either direction (RFC 9110 §7.6.1), as in Go's ReverseProxy;
+// and the one way detour writes an answer of its own.
 import type http from 'node:http';
 
 /** Connection-level headers, never forwarded (RFC 9110 §7.6.1), plus every Proxy-* header. */
@@ -26,4 +27,10 @@ export function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingH
     out[k] = v;
   }
   return out;
+}
+
+/** A short text/plain answer detour writes itself (a refusal, a 502/504, the go preset's exhaustion 404). */
+export function textAnswer(res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
 }

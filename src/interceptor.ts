@@ -5,6 +5,7 @@ import http from 'node:http';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { CertificateAuthority } from './ca.js';
+import { textAnswer } from './headers.js';
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -40,8 +41,7 @@ export class Interceptor {
         url = undefined;
       }
       if (!url) {
-        res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
-        res.end(`detour: bad request target ${JSON.stringify(req.url)}\n`);
+        textAnswer(res, 400, `detour: bad request target ${JSON.stringify(req.url)}\n`, { connection: 'close' });
         return;
       }
       handler(req, res, url);

@@ -15,6 +15,7 @@ import { decideConnect, decideRequest, type Routing } from './router.js';
 import { openTunnel } from './tunnel.js';
 import { redactUrl } from './redact.js';
 import { bareHost, portOf } from './urls.js';
+import { textAnswer } from './headers.js';
 
 export interface ProxyServerOptions {
   readonly token: string;
@@ -72,10 +73,6 @@ function rawAnswer(socket: Duplex, status: string, extra: string, body: string):
   socket.end(`HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-function plainAnswer(res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
 
 function parseAuthority(target: string): { host: string; port: number } | undefined {
   // A host name or an IP literal, nothing else: no userinfo, escapes, NULs or punctuation.
@@ -95,13 +92,13 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
   const routeRequest = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const decision = decideRequest(routing, url, req.method ?? 'GET');
     if (decision.action === 'block') {
-      plainAnswer(res, 404, `detour: ${decision.reason}\n`);
+      textAnswer(res, 404, `detour: ${decision.reason}\n`);
       forwarding.reporter.record({ kind: 'exchange', method: req.method ?? 'GET', url: url.href, route: 'blocked', attempts: [], status: 404, bytes: 0, ms: 0, error: decision.reason });
       return;
     }
     forward(req, res, decision.plan, forwarding).catch((e: unknown) => {
       opts.warn(`detour: internal error forwarding ${redactUrl(url.href)}: ${(e as Error).stack ?? String(e)}`);
-      if (!res.headersSent) plainAnswer(res, 502, 'detour: internal error\n');
+      if (!res.headersSent) textAnswer(res, 502, 'detour: internal error\n');
       else res.destroy();
     });
   };
@@ -116,8 +113,8 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
     const endpoint = m ? endpoints.get(m[2]!) : undefined;
     if (!m || !endpoint || !sameSecret(m[1]!, secret)) return false;
     const route = endpoint.route(m[3]!);
-    if (route.kind === 'unknown') plainAnswer(res, 404, `detour: ${route.reason}\n`);
-    else if (route.kind === 'answer') plainAnswer(res, route.status, '');
+    if (route.kind === 'unknown') textAnswer(res, 404, `detour: ${route.reason}\n`);
+    else if (route.kind === 'answer') textAnswer(res, route.status, '');
     else {
       // The entry's own credentials, as the client sends them over https (never over plain HTTP); the
       // forwarder keeps them for the entry's host and drops them for a mirror on another host.
@@ -131,12 +128,12 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
   const server = http.createServer({ keepAlive: true, keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0 }, (req, res) => {
     // Node's parser lets "HTTP/0.9" (or 2.x) request lines through; only HTTP/1.x is forwarded.
     if (req.httpVersionMajor !== 1) {
-      plainAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });
+      textAnswer(res, 400, `detour: HTTP/${req.httpVersion} is not supported\n`, { connection: 'close' });
       return;
     }
     if (req.url?.startsWith('/') && serveEndpoint(req, res)) return;
     if (!authorised(req.headers['proxy-authorization'], expected)) {
-      plainAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
+      textAnswer(res, 407, 'detour: proxy authentication required\n', { 'proxy-authenticate': REALM, connection: 'close' });
       return;
     }
     let url: URL;
@@ -146,11 +143,11 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       // instead of CONNECT; detour then makes the TLS connection itself, verified as always.
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
-      plainAnswer(res, 400, 'detour: this is a forward proxy; send absolute http(s):// URLs or CONNECT\n', { connection: 'close' });
+      textAnswer(res, 400, 'detour: this is a forward proxy; send absolute http(s):// URLs or CONNECT\n', { connection: 'close' });
       return;
     }
     if (isSelf(bareHost(url), portOf(url))) {
-      plainAnswer(res, 403, 'detour: refusing a request addressed to the proxy itself\n', { connection: 'close' });
+      textAnswer(res, 403, 'detour: refusing a request addressed to the proxy itself\n', { connection: 'close' });
       return;
     }
     routeRequest(req, res, url);
