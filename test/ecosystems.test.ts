@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
 import { hasCommand, isolatedEnv, run } from './fixtures/run.js';
 import type { FakeServer } from './fixtures/servers.js';
-import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
+import { npmClientEnv, npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
 import { makeWheel, simpleIndexHandler } from './fixtures/pypiIndex.js';
 import { indexPath, makeCrate, sparseIndexHandler, type Crate } from './fixtures/cratesIndex.js';
 
@@ -54,18 +54,8 @@ t.test('npm install from a fake npmmirror: lockfile on registry.npmjs.org, origi
   // omit-lockfile-registry-resolved: a user's ~/.npmrc may set it (DESIGN §7); pinned off here.
   const npmrc = 'registry=https://registry.npmjs.org/\nomit-lockfile-registry-resolved=false\naudit=false\nfund=false\nupdate-notifier=false\n';
   writeFileSync(join(project, '.npmrc'), npmrc);
-  const userconfig = join(w.home, '.npmrc');
-  writeFileSync(userconfig, 'audit=false\nfund=false\nupdate-notifier=false\n');
   const cache = join(w.tmp, 'npm-cache');
-  const env = {
-    npm_config_cache: cache,
-    npm_config_userconfig: userconfig,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_progress: 'false',
-    npm_config_fetch_retries: '0',
-  };
+  const env = npmClientEnv(w.home, cache);
 
   const r = await w.detour([...(await hermetic(w)), '-m', 'npm=npmmirror', '--', 'npm', 'install', '--no-audit', '--no-fund', 'acme-widget'], {
     env,

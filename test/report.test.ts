@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
-import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
+import { npmClientEnv, npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
 
 const warnings = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('detour: warning:'));
 
@@ -95,17 +95,7 @@ function npmProject(w: World, name: string): { project: string; env: NodeJS.Proc
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   writeFileSync(join(project, '.npmrc'), 'registry=https://registry.npmjs.org/\n');
-  const userconfig = join(w.home, '.npmrc');
-  writeFileSync(userconfig, 'audit=false\nfund=false\nupdate-notifier=false\n');
-  const env = {
-    npm_config_cache: join(w.tmp, `npm-cache-${name}`),
-    npm_config_userconfig: userconfig,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_progress: 'false',
-    npm_config_fetch_retries: '0',
-  };
+  const env = npmClientEnv(w.home, join(w.tmp, `npm-cache-${name}`));
   return { project, env };
 }
 

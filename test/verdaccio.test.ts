@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeWorld, needs, type World } from './fixtures/detour.js';
-import { npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
+import { npmClientEnv, npmPackage, npmRegistryHandler } from './fixtures/npmRegistry.js';
 import { isolatedEnv, run, tempDir } from './fixtures/run.js';
 import { startVerdaccio } from './fixtures/verdaccio.js';
 
@@ -38,17 +38,7 @@ function packageFolder(root: string, manifest: Record<string, unknown>, indexJs:
 
 /** npm isolated from this machine's user config and cache (a user's ~/.npmrc may omit `resolved`). */
 function npmEnv(w: World, cache: string): NodeJS.ProcessEnv {
-  const userconfig = join(w.home, '.npmrc');
-  writeFileSync(userconfig, 'audit=false\nfund=false\nupdate-notifier=false\n');
-  return {
-    npm_config_cache: cache,
-    npm_config_userconfig: userconfig,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_progress: 'false',
-    npm_config_fetch_retries: '0',
-  };
+  return npmClientEnv(w.home, cache);
 }
 
 // One Verdaccio for this file (starting it is the slow part); the gate test, last, stops it.
