@@ -106,17 +106,19 @@ function nameConstraints(hosts: readonly string[]): Asn1 {
   ]);
 }
 
-function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): string {
+/** A CA certificate for `hosts`, and what its leaves need of it (known here: no need to parse it back). */
+function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): { pem: string; issuer: Issuer } {
   const subject = name([
     [OID.commonName, `detour run CA ${new Date().toISOString().slice(0, 19)}`],
     [OID.organizationName, 'detour (ephemeral)'],
   ]);
   const { info, keyId } = publicKeyInfo(key.spki);
-  return signedCertificate(
+  const notAfter = new Date(Math.floor((Date.now() + days * DAY) / 1000) * 1000); // whole seconds, as encoded
+  const pem = signedCertificate(
     {
       issuer: subject,
       subject,
-      notAfter: new Date(Date.now() + days * DAY),
+      notAfter,
       publicKey: info,
       extensions: [
         ext(OID.basicConstraints, true, seq([TRUE, prim(Type.INTEGER, '\0')])), // cA, pathLenConstraint 0
@@ -127,6 +129,7 @@ function buildCaCert(key: KeyPair, hosts: readonly string[], days: number): stri
     },
     key.privateKey,
   );
+  return { pem, issuer: { name: subject, keyId, notAfter } };
 }
 
 /** What leaves need of their CA: its name, its key identifier and when it expires. */
@@ -157,14 +160,16 @@ export class CertificateAuthority {
     private readonly caKey: KeyObject,
     /** Hosts the CA may sign for (its name constraints). */
     readonly hosts: readonly string[],
+    issuer?: Issuer,
   ) {
-    this.issuer = issuerOf(certPem);
+    this.issuer = issuer ?? issuerOf(certPem);
   }
 
   /** A fresh CA valid for a day, its key in memory only. */
   static async ephemeral(hosts: readonly string[]): Promise<CertificateAuthority> {
     const caKey = newKeyPair();
-    return new CertificateAuthority(buildCaCert(caKey, hosts, 1), caKey.privateKey, hosts);
+    const { pem, issuer } = buildCaCert(caKey, hosts, 1);
+    return new CertificateAuthority(pem, caKey.privateKey, hosts, issuer);
   }
 
   /**
@@ -203,12 +208,12 @@ export class CertificateAuthority {
       }
     }
     const caKey = newKeyPair();
-    const certPem = buildCaCert(caKey, hosts, 30);
+    const { pem: certPem, issuer } = buildCaCert(caKey, hosts, 30);
     writeFileSync(keyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     chmodSync(keyFile, 0o600);
     writeFileSync(certFile, certPem);
     writeFileSync(metaFile, JSON.stringify({ hosts: wanted }) + '\n');
-    return new CertificateAuthority(certPem, caKey.privateKey, hosts);
+    return new CertificateAuthority(certPem, caKey.privateKey, hosts, issuer);
   }
 
   /** The TLS context presenting a leaf for `host`, signed on first use and cached. */

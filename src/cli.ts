@@ -1,10 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env node
 // Entry point. The rest is one file, dist/app.bundle.js (esbuild, `npm run build`): Node's ES module loader
 // resolved and compiled ~60 files one by one, ~80 ms of start-up here.
-// The shebang's --max-semi-space-size=1: streamed bodies are short-lived garbage, and V8's default 16 MiB
-// semi-spaces let detour's RSS climb ~37 MiB during a large download for nothing (measured: peak 104 →
-// 78 MiB for 256 MiB through a rewrite, throughput unchanged). It must be a start-up flag: V8 ignores it
-// when set at run time.
+// No V8 flag in the shebang: any V8 flag makes Node refuse its built-in code cache (see main.ts,
+// keepYoungGenerationSmall, for the young-generation limit that the shebang once set).
 // Node ≥ 22.1 can keep the bundle's compiled code between runs (module.enableCompileCache, in Node's own cache
 // folder under the system temp dir); Node 20 has no such function and this line does nothing there.
 import nodeModule from 'node:module';

@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import { redactUrl } from './redact.js';
+import { isIpLiteral } from './urls.js';
 import { TargetError, toTargetError } from './errors.js';
 import { noProxyPattern, splitList } from './patterns.js';
 
@@ -177,7 +178,7 @@ export async function dialTls(settings: OutboundSettings, host: string, port: nu
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       socket: raw,
-      servername: net.isIP(host) ? undefined : host,
+      servername: isIpLiteral(host) ? undefined : host,
       host,
       secureContext: settings.tlsContext(),
       ALPNProtocols: ['http/1.1'],

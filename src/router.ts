@@ -3,11 +3,10 @@
 // 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
 // Mirrors are read-only: only reads (GET, HEAD, git's fetch) go down a chain; a write (npm publish, cargo
 // publish, twine upload, git push) goes to the origin unchanged, with the client's credentials.
-import net from 'node:net';
 import type { ForwardPlan, PlannedTarget } from './forwarder.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
-import { portOf } from './urls.js';
+import { isIpLiteral, portOf } from './urls.js';
 
 export interface Routing {
   readonly rules: readonly Rule[];
@@ -29,7 +28,7 @@ export function decideConnect(routing: Routing, host: string, port: number): Con
  */
 export function decrypts(routing: Routing, host: string, port: number): boolean {
   const h = host.toLowerCase();
-  if (net.isIP(h) || h === 'localhost' || h.endsWith('.localhost')) return false;
+  if (isIpLiteral(h) || h === 'localhost' || h.endsWith('.localhost')) return false;
   return decideConnect(routing, h, port).action === 'intercept';
 }
 

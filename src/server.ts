@@ -14,7 +14,7 @@ import type { OutboundSettings } from './outbound.js';
 import { decideConnect, decideRequest, type Routing } from './router.js';
 import { openTunnel } from './tunnel.js';
 import { redactUrl } from './redact.js';
-import { bareHost, portOf } from './urls.js';
+import { bareHost, isIpLiteral, portOf } from './urls.js';
 import { textAnswer } from './headers.js';
 
 export interface ProxyServerOptions {
@@ -40,18 +40,16 @@ export interface RunningProxy {
 export function isLoopbackHost(host: string): boolean {
   let h: string;
   try {
-    h = new URL(`http://${net.isIPv6(host) ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    h = new URL(`http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '').toLowerCase();
   } catch {
     return false;
   }
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (net.isIPv4(h)) return h.startsWith('127.') || h === '0.0.0.0';
-  if (net.isIPv6(h)) {
-    if (h === '::1' || h === '::') return true;
-    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
-    return !!mapped && parseInt(mapped[1]!, 16) >> 8 === 127;
-  }
-  return false;
+  if (!isIpLiteral(h)) return false;
+  if (!h.includes(':')) return h.startsWith('127.') || h === '0.0.0.0';
+  if (h === '::1' || h === '::') return true;
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+  return !!mapped && parseInt(mapped[1]!, 16) >> 8 === 127;
 }
 
 function authorised(header: string | undefined, expected: Buffer): boolean {
@@ -173,7 +171,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
       return;
     }
     const decision = decideConnect(routing, target.host, target.port);
-    if (decision.action === 'intercept' && !net.isIP(target.host)) {
+    if (decision.action === 'intercept' && !isIpLiteral(target.host)) {
       interceptor.accept(socket, head, target.host, target.port);
     } else {
       void openTunnel(socket, head, target.host, target.port, decision.action === 'tunnel' ? decision.route : 'tunnel', opts.outbound, forwarding.reporter);
