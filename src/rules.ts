@@ -249,7 +249,7 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
   const authority = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : key.slice(slash).replace(/\/+$/, '');
   // A trailing dot marks a literal single-label host (`intranet.=…`): without it, a name without a dot is a
-  // preset misspelt or not yet built (`nmp`, `gems`), never silently a rule for a host nobody asks for.
+  // preset misspelt or not yet built (`nmp`, `cpan`), never silently a rule for a host nobody asks for.
   const [, name = '', port = ''] = /^([^:]*)(:\d{1,5})?$/.exec(authority) ?? [];
   const literal = name.endsWith('.');
   const host = (literal ? name.slice(0, -1) : name) + port;

@@ -147,7 +147,7 @@ t.test('hosts without a rule are blind-tunneled: the client sees the origin’s 
 
 t.test('a name that is not a preset is refused (exit 2, one line naming the presets); a trailing dot means a literal host', async (t) => {
   const w = await makeWorld(t);
-  for (const spec of ['gems=https://m.test', 'nmp=https://registry.npmmirror.com']) {
+  for (const spec of ['cpan=https://m.test', 'nmp=https://registry.npmmirror.com']) {
     const r = await w.detour(['--no-upstream', '-m', spec, '--', 'sh', '-c', 'echo ran']);
     t.equal(r.code, 2, spec);
     t.equal(r.stdout, '', 'the command did not run');

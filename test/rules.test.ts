@@ -91,8 +91,8 @@ t.test('a preset given an index URL takes the mount off: pypi=…/simple, crates
 });
 
 t.test('a rule host without a dot is refused with the presets, unless written with a trailing dot', async (t) => {
-  for (const spec of ['gems=https://m.test', 'nmp=https://m.test', 'gems/x=https://m.test', 'intranet:8080=https://m.test']) {
-    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(gems|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates(, \w+)* \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
+  for (const spec of ['cpan=https://m.test', 'nmp=https://m.test', 'cpan/x=https://m.test', 'intranet:8080=https://m.test']) {
+    t.throws(() => parseMirrorSpecs([spec]), { message: /^unknown preset "(cpan|nmp|intranet)" in ".*"; presets are go, npm, pypi, crates(, \w+)* \(a rule for a host without a dot is written with a trailing dot: "\w+\.=…"\)$/ }, spec);
   }
   const [r] = parseMirrorSpecs(['Intranet.=http://m.test/x']);
   t.equal(r!.host, 'intranet', 'the trailing dot marks a literal single-label host');
