@@ -349,3 +349,11 @@ t.test('detour check -m gems: the index probe skips TUNA, the file probe asks ev
   t.equal(rubychina.requests.length, 2);
   t.equal(index.requests.length + origin.requests.length, 2);
 });
+
+t.test('-m gems=<unknown name>: one line naming the known mirrors, exit 2, nothing run', async (t) => {
+  const w = await makeWorld(t);
+  const r = await w.detour(['--no-upstream', '-m', 'gems=rubychina|aliyun', '--', 'sh', '-c', 'echo ran']);
+  t.equal(r.code, 2);
+  t.equal(r.stdout, '');
+  t.match(r.stderr, /^detour: unknown gems mirror "aliyun" in "gems=rubychina\|aliyun"; known: rubychina, tuna, origin, or a URL\n$/);
+});
