@@ -4,7 +4,7 @@
 // (fixtures/gemIndex.ts). Each client runs with its own HOME, GEM_HOME, spec cache and Bundler folders under
 // the test's temp folder, and every name it could reach is mapped: the stand-ins by name, anything else to a
 // dead local port (`--connect-to=::…`), so nothing leaves the machine.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
