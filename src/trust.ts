@@ -54,7 +54,7 @@ export const REPLACING_VARIABLES = [
   'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', // gRPC's C core: Python, Ruby, PHP, C++ clients
   'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', // gcloud
   'NIX_SSL_CERT_FILE', // nix, and what Nix-built tools read
-  'BUNDLE_SSL_CA_CERT', // Bundler's index fetcher: Debian's gemrc default ssl_ca_cert hides SSL_CERT_FILE (ecosystems/gems.ts)
+  'BUNDLE_SSL_CA_CERT', // Bundler's index fetcher: an ssl_ca_cert in a gemrc or bundle config hides SSL_CERT_FILE (ecosystems/gems.ts)
 ] as const;
 
 export interface TrustFiles {
