@@ -101,6 +101,25 @@ t.test('npm pack → npm install -g → the installed detour runs, routes and ne
   t.ok(ca.ca, 'DETOUR_CA_FILE is a CA certificate');
   t.match(ca.subject, /detour/i);
 
+  // The launcher line (src/cli.ts): with NODE_EXTRA_CA_CERTS set, detour's own process starts without it (Node
+  // 20 would parse the file before detour runs a line), and the child still gets the parent's roots, merged
+  // with detour's CA. /proc shows the environment each process was started with.
+  const extra = join(w.tmp, 'corp-root.pem');
+  writeFileSync(extra, w.ca.certPem);
+  r = await run(
+    bin,
+    ['--no-upstream', '--', 'sh', '-c', 'tr "\\0" "\\n" < /proc/$PPID/environ | grep NODE_EXTRA_CA_CERTS; echo "child: $NODE_EXTRA_CA_CERTS"; env | grep -c "^DETOUR_NODE_EXTRA" ; cat "$NODE_EXTRA_CA_CERTS"'],
+    { env: { ...userEnv(w), NODE_EXTRA_CA_CERTS: extra }, timeoutMs: 30_000 },
+  );
+  t.equal(r.code, 0, r.stderr);
+  const [own, child, count, ...merged] = r.stdout.split('\n');
+  t.equal(own, `DETOUR_NODE_EXTRA_CA_CERTS=${extra}`, "detour's own process started without NODE_EXTRA_CA_CERTS");
+  t.not(child, `child: ${extra}`, 'the child gets a merged file, not the parent’s own');
+  t.equal(count, '0', 'the hand-over variable does not reach the child');
+  const mergedPem = merged.join('\n');
+  t.ok(mergedPem.includes(w.ca.certPem.trim()), "the child's NODE_EXTRA_CA_CERTS holds the parent's root");
+  t.equal(mergedPem.split('BEGIN CERTIFICATE').length - 1, 2, "…and detour's CA");
+
   // A routed request through an upstream proxy, logged: proxy-agent and pino load from the installed tree.
   const mirror = await w.https('mirror.corp.test', answer(200, 'from the team mirror'));
   const upstream = await startConnectProxy(() => ({ host: '127.0.0.1', port: mirror.port }));
