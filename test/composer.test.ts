@@ -223,6 +223,22 @@ t.test('fallback: a package and a zip the mirror lacks come from the origins; a 
   onlyNotified(t, packagist, INSTALLED);
   canonicalLock(t, p, INSTALLED, /aliyun|dists\//);
 
+  // A locked package that did not come from packagist (its notification URL is another repository's) is never
+  // named to a mirror: composer install fetches it from api.github.com directly.
+  const lockFile = join(p.dir, 'composer.lock');
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, unknown>[] };
+  lock.packages.find((q) => q.name === gear.name)!['notification-url'] = 'https://packages.corp.test/downloads/';
+  writeFileSync(lockFile, JSON.stringify(lock, null, 4));
+  rmSync(join(p.dir, 'vendor'), { recursive: true });
+  rmSync(p.cache, { recursive: true });
+  const [mirrorBefore, githubBefore] = [aliyun.requests.length, github.requests.length];
+  r = await composer(w, p, ['install'], await hermetic(w));
+  t.equal(r.code, 0, `composer install: ${r.stdout}\n${r.stderr}`);
+  installed(t, p, INSTALLED);
+  t.notOk(paths(aliyun).slice(mirrorBefore).some((q) => q.includes(gear.name)), 'aliyun was not asked about the private acme/gear');
+  t.ok(paths(github).slice(githubBefore).includes(`GET /repos/${gear.repo}/zipball/${gear.reference}`), 'api.github.com served it');
+  t.match(r.stderr, new RegExp(`GET ${githubDist(gear).replace(/[.]/g, '\\.')} \\[origin\\] → origin 200`));
+
   // The mirror dies: every request goes to the origins, with detour's warning naming the mirror once.
   const w2 = await makeWorld(t);
   w2.map('mirrors.aliyun.com', await w2.deadPort());
@@ -240,4 +256,32 @@ t.test('fallback: a package and a zip the mirror lacks come from the origins; a 
   t.same(paths(github2).sort(), INSTALLED.map((q) => `GET /repos/${q.repo}/zipball/${q.reference}`).sort(), 'api.github.com served the zips');
   onlyNotified(t, packagist2, INSTALLED);
   canonicalLock(t, p2, INSTALLED, /aliyun|dists\//);
+});
+
+t.test('composer in `detour presets` and `check`; a misspelt mirror is one line and exit 2', async (t) => {
+  const w = await makeWorld(t);
+  let r = await w.detour(['presets', '--json']);
+  const preset = (JSON.parse(r.stdout) as { name: string; mirrors: Record<string, string>; defaultChain: string }[]).find((q) => q.name === 'composer');
+  t.same(preset && { mirrors: preset.mirrors, defaultChain: preset.defaultChain }, {
+    mirrors: { aliyun: 'https://mirrors.aliyun.com/composer', tencent: 'https://mirrors.cloud.tencent.com/composer', huawei: 'https://mirrors.huaweicloud.com/repository/php' },
+    defaultChain: 'aliyun|origin',
+  });
+
+  await w.https('mirrors.aliyun.com', aliyunHandler(ALL));
+  await w.https('repo.packagist.org', packagistHandler(ALL));
+  r = await w.detour(['check', '--json', ...w.flags(), '-m', 'composer']);
+  t.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { rule: string; url: string; status: number; ok: boolean }[];
+  t.same(
+    rows.map((row) => [row.rule, row.url, row.status, row.ok]),
+    [
+      ['repo.packagist.org', 'https://mirrors.aliyun.com/composer/p2/monolog/monolog.json', 404, true],
+      ['repo.packagist.org', 'https://repo.packagist.org/p2/monolog/monolog.json', 404, true],
+    ],
+    'a v2 file is probed on each target; the downloads route has no probe',
+  );
+
+  r = await w.detour(['-m', 'composer=aliyn', '--', 'true']);
+  t.equal(r.code, 2);
+  t.equal(r.stderr, 'detour: unknown composer mirror "aliyn" in "composer=aliyn"; known: aliyun, tencent, huawei, origin, or a URL\n');
 });

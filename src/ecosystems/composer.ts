@@ -1,5 +1,5 @@
 // Composer (PHP): packagist's metadata repository (repo.packagist.org) and the downloads it names on
-// api.github.com. Checked 2026-12-03 against Debian's composer 2.5.5 (/usr/share/php/Composer) and php-cli 8.2.
+// api.github.com. Checked 2026-12-02 against Debian's composer 2.5.5 (/usr/share/php/Composer) and php-cli 8.2.
 //
 // Facts relied on (file and function names under /usr/share/php/Composer unless said otherwise):
 // - What composer asks (Repository/ComposerRepository.php): the default repository is https://repo.packagist.org

@@ -2,7 +2,7 @@
 // package's v2 file (/p2/<vendor>/<name>.json) is canonicalised as a whole, since a mirror may write its own
 // download URL where packagist names the VCS host (Nexus, Huawei), and add fields of its own.
 //
-// Facts relied on (read on 2026-12-03):
+// Facts relied on (read on 2026-12-02):
 // - packagist's dumper, composer/packagist src/Package/V2Dumper.php: `dumpRoot` writes the root document below
 //   (keys in that order; `metadata-url` absolute on repo.packagist.org, the other URLs on packagist.org; the
 //   filter list names from src/FilterList/FilterLists.php); `dumpVersionsToV2File` writes a v2 file with the
