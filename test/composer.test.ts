@@ -285,3 +285,36 @@ t.test('composer in `detour presets` and `check`; a misspelt mirror is one line 
   t.equal(r.code, 2);
   t.equal(r.stderr, 'detour: unknown composer mirror "aliyn" in "composer=aliyn"; known: aliyun, tencent, huawei, origin, or a URL\n');
 });
+
+t.test('a v2 file canonicalised: GitLab and Bitbucket sources, a version that inherits its source, keys a mirror added', async (t) => {
+  const { canonicalV2 } = await import('../src/ecosystems/composerMetadata.js');
+  const mirror = new URL('https://nexus.corp.test/repository/packagist/p2/acme/tools.json');
+  const ref = (n: number) => String(n).repeat(40);
+  const own = (n: number) => ({ type: 'zip', url: `https://nexus.corp.test/repository/packagist/acme/tools/${n}.zip`, reference: ref(n), shasum: 'f'.repeat(40), mirrors: [{ url: 'x', preferred: true }] });
+  const doc = {
+    minified: 'composer/2.0',
+    'nexus-proxy': { remote: 'https://repo.packagist.org' },
+    packages: {
+      'acme/tools': [
+        { name: 'acme/tools', version: '3.0.0', source: { type: 'git', url: 'https://gitlab.com/acme/sub/tools.php.git', reference: ref(3) }, dist: own(3), 'notification-url': 'https://nexus.corp.test/downloads/' },
+        { version: '2.0.0', dist: own(2) }, // minified: the source is the version before's
+        { version: '1.0.0', source: { type: 'git', url: 'https://bitbucket.org/acme/tools.git', reference: ref(1) }, dist: own(1) },
+        { version: '0.1.0', source: '__unset', dist: own(0) },
+      ],
+    },
+  };
+  const seen: string[] = [];
+  const out = JSON.parse(canonicalV2(JSON.stringify(doc), mirror, (d) => seen.push(d.url))) as { packages: Record<string, Record<string, unknown>[]> } & Record<string, unknown>;
+  t.same(Object.keys(out), ['minified', 'packages'], "the mirror's top-level key is dropped");
+  const dists = out.packages['acme/tools']!.map((v) => v.dist);
+  t.same(dists, [
+    { type: 'zip', url: `https://gitlab.com/api/v4/projects/acme%2Fsub%2Ftools%2Ephp/repository/archive.zip?sha=${ref(3)}`, reference: ref(3), shasum: '' },
+    { type: 'zip', url: `https://gitlab.com/api/v4/projects/acme%2Fsub%2Ftools%2Ephp/repository/archive.zip?sha=${ref(2)}`, reference: ref(2), shasum: '' },
+    { type: 'zip', url: `https://bitbucket.org/acme/tools/get/${ref(1)}.zip`, reference: ref(1), shasum: '' },
+    // No source to rebuild from: the mirror's URL stays here (the byte replacement after this names repo.packagist.org).
+    { type: 'zip', url: 'https://nexus.corp.test/repository/packagist/acme/tools/0.zip', reference: ref(0), shasum: 'f'.repeat(40) },
+  ]);
+  t.notOk('notification-url' in out.packages['acme/tools']![0]!, "a version's notification-url from the mirror is dropped");
+  t.equal(seen.length, 3, 'the rebuilt downloads are remembered (only GitHub ones are routed)');
+  t.throws(() => canonicalV2('{"packages":[]', mirror), 'not JSON: the caller passes it on unchanged');
+});

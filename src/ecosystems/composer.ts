@@ -52,7 +52,15 @@ export const composer: Ecosystem = {
   name: 'composer',
   description: 'Composer / Packagist metadata (repo.packagist.org) and the GitHub downloads it names',
   routes: [
-    { host: 'repo.packagist.org', pathPrefix: '', mount: '', isMetadata: composerMetadata, originDocument: packagistRoot, canonicalDocument, probe: '/p2/monolog/monolog.json' },
+    {
+      host: 'repo.packagist.org',
+      pathPrefix: '',
+      mount: '',
+      isMetadata: composerMetadata,
+      originDocument: packagistRoot,
+      canonicalDocument,
+      probe: '/p2/monolog/monolog.json',
+    },
     // Downloads, under the mirror's root, for the packages detour has seen (composerDists.ts); any other
     // api.github.com path is not covered and goes to GitHub unchanged.
     { host: 'api.github.com', pathPrefix: '/repos', mount: '', mirrorPath: distMirrorPath },

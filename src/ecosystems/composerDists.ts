@@ -35,8 +35,9 @@ export function learnFromMirror(d: SeenDist, mirrorRoot: URL): void {
     const root = mirrorRoot.pathname.replace(/\/$/, '');
     if (own.host === mirrorRoot.host && own.pathname.startsWith(root + '/') && !own.search) mirrorPath = own.pathname.slice(root.length);
   }
-  const known = places.get(d.url);
-  places.set(d.url, { package: d.package, reference: d.reference, type: d.type, ...((mirrorPath ?? known?.mirrorPath) ? { mirrorPath: mirrorPath ?? known!.mirrorPath! } : {}) });
+  // A place a mirror named is kept when another mirror's file (one that names none) is read later.
+  const path = mirrorPath ?? places.get(d.url)?.mirrorPath;
+  places.set(d.url, { package: d.package, reference: d.reference, type: d.type, ...(path ? { mirrorPath: path } : {}) });
 }
 
 /**

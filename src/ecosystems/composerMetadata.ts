@@ -12,7 +12,7 @@
 // - Download URLs as packagist records them are Composer's VCS drivers' (Debian composer 2.5.5,
 //   /usr/share/php/Composer/Repository/Vcs): GitHubDriver::getDist
 //   `https://api.github.com/repos/<owner>/<repo>/zipball/<ref>`, GitLabDriver::getDist
-//   `https://gitlab.com/api/v4/projects/<namespace%2Frepo>/repository/archive.zip?sha=<ref>`,
+//   `https://gitlab.com/api/v4/projects/<namespace%2Frepo, urlEncodeAll>/repository/archive.zip?sha=<ref>`,
 //   GitBitbucketDriver::getDist `https://bitbucket.org/<owner>/<repo>/get/<ref>.zip`, each with `shasum` ''
 //   (a VCS archive's bytes are not stable); the source URL is `https://github.com/<owner>/<repo>.git` (and
 //   likewise). A `dist` is `{type, url, reference, shasum}`, a `source` `{type, url, reference}`.
@@ -67,6 +67,12 @@ function repository(url: string): { host: string; path: string } | undefined {
   return { host: (m[1] ?? m[2]!).toLowerCase(), path: m[3]! };
 }
 
+/** GitLabDriver::urlEncodeAll: every byte but letters, digits, `-` and `_` as %XX (`.` too, unlike rawurlencode). */
+function encodeAll(text: string): string {
+  const kept = (b: number) => /[A-Za-z0-9_-]/.test(String.fromCharCode(b));
+  return [...Buffer.from(text)].map((b) => (kept(b) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+}
+
 /** The download URL packagist records for a source (Composer's VCS drivers), or undefined for another host. */
 export function originDistUrl(sourceUrl: string, reference: string): string | undefined {
   const repo = repository(sourceUrl);
@@ -76,7 +82,7 @@ export function originDistUrl(sourceUrl: string, reference: string): string | un
     case 'github.com':
       return parts.length === 2 ? `https://api.github.com/repos/${repo.path}/zipball/${reference}` : undefined;
     case 'gitlab.com':
-      return `https://gitlab.com/api/v4/projects/${encodeURIComponent(repo.path)}/repository/archive.zip?sha=${reference}`;
+      return `https://gitlab.com/api/v4/projects/${encodeAll(repo.path)}/repository/archive.zip?sha=${reference}`;
     case 'bitbucket.org':
       return parts.length === 2 ? `https://bitbucket.org/${repo.path}/get/${reference}.zip` : undefined;
     default:
