@@ -77,6 +77,34 @@ class FixedBody extends Transform {
   }
 }
 
+/**
+ * Holds the whole body and writes what `edit` makes of it (a document the ecosystem canonicalises as a whole).
+ * A document `edit` cannot read (it throws: not JSON, a shape it does not know) passes on unchanged.
+ */
+class WholeDocument extends Transform {
+  private readonly chunks: Buffer[] = [];
+
+  constructor(private readonly edit: (text: string) => string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.chunks.push(chunk);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    let out = text;
+    try {
+      out = this.edit(text);
+    } catch {
+      // left as the mirror wrote it; the byte replacement after this still applies
+    }
+    done(null, Buffer.from(out));
+  }
+}
+
 /** The path that leads from the folder of `page` to `target` (both absolute paths): `../../packages/`. */
 function relativePath(page: string, target: string): string {
   const from = page.slice(0, page.lastIndexOf('/') + 1).split('/').slice(1, -1);
@@ -135,6 +163,8 @@ export interface MetadataSpec {
   readonly originDocument?: (suffix: string) => string | undefined;
   /** Its pages link with relative URLs, as HTML and JSON pages may (PyPI simple pages). */
   readonly relativeLinks?: boolean;
+  /** Documents canonicalised as a whole before the replacements (see PresetRoute.canonicalDocument). */
+  readonly canonicalDocument?: (text: string, at: { readonly suffix: string; readonly mirrorUrl: URL }) => string;
 }
 
 /**
@@ -167,6 +197,8 @@ export function metadataRewriter(spec: MetadataSpec, pathPrefix: string, replace
       return { headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length }, transforms: [new FixedBody(body)] };
     }
     const all = spec.relativeLinks ? [...pairs, ...relativeLinkPairs(pairs, target.url, original)] : pairs;
-    return { headers, transforms: [...(decode ? [decode] : []), new ReplaceStream(all)] };
+    const canonical = spec.canonicalDocument;
+    const whole = canonical ? [new WholeDocument((text) => canonical(text, { suffix, mirrorUrl: target.url }))] : [];
+    return { headers, transforms: [...(decode ? [decode] : []), ...whole, new ReplaceStream(all)] };
   };
 }

@@ -38,7 +38,7 @@ export interface Rule {
   readonly pathPrefix: string;
   readonly chain: readonly Hop[];
   readonly exhaustedStatus?: number;
-  readonly mirrorPath?: (suffix: string) => string;
+  readonly mirrorPath?: (suffix: string) => string | undefined;
   readonly moduleOf?: (path: string) => string | undefined;
   /** Canonical metadata: rewrites a mirror's own URLs in its metadata back to the origin's. */
   readonly modifyResponse?: ModifyResponse;
@@ -174,13 +174,14 @@ function canonicalPairs(preset: Preset, mirrorRoot: string, route: PresetRoute, 
   return pairs;
 }
 
-type Canonicalising = Pick<PresetRoute, 'isMetadata' | 'originDocument' | 'relativeLinks' | 'canonicalHeaders'>;
+type Canonicalising = Pick<PresetRoute, 'isMetadata' | 'originDocument' | 'relativeLinks' | 'canonicalHeaders' | 'canonicalDocument'>;
 
 function withMetadata(route: Canonicalising, pathPrefix: string, pairs: Map<string, Replacement[]>) {
-  const { isMetadata, originDocument, relativeLinks, canonicalHeaders } = route;
+  const { isMetadata, originDocument, relativeLinks, canonicalHeaders, canonicalDocument } = route;
   if (!pairs.size) return {};
+  const documents = { ...(originDocument ? { originDocument } : {}), ...(canonicalDocument ? { canonicalDocument } : {}) };
   const body = isMetadata
-    ? metadataRewriter({ isMetadata, ...(originDocument ? { originDocument } : {}), ...(relativeLinks ? { relativeLinks } : {}) }, pathPrefix, pairs)
+    ? metadataRewriter({ isMetadata, ...documents, ...(relativeLinks ? { relativeLinks } : {}) }, pathPrefix, pairs)
     : undefined;
   const edit = canonicalHeaders?.length ? withCanonicalHeaders(canonicalHeaders, pairs, body) : body;
   return edit ? { modifyResponse: edit } : {};
@@ -345,6 +346,8 @@ export function matchRule(rules: readonly Rule[], host: string, port: number, pa
     if (!hostMatches(rule, h, port)) continue;
     const length = prefixCovers(rule.pathPrefix, path);
     if (length < 0) continue;
+    // A route whose path mapping knows no mirror place for this path does not cover it.
+    if (rule.mirrorPath && rule.mirrorPath(path.slice(length)) === undefined) continue;
     if (length > bestLength || (length === bestLength && wildcards(rule.pathPrefix) < wildcards(best!.pathPrefix))) {
       best = rule;
       bestLength = length;
@@ -361,7 +364,7 @@ export function targetUrl(match: RuleMatch, hop: Hop, original: URL): URL {
   const q = match.suffix.indexOf('?');
   const suffixPath = q < 0 ? match.suffix : match.suffix.slice(0, q);
   const query = q < 0 ? '' : match.suffix.slice(q);
-  const mapped = match.rule.mirrorPath ? match.rule.mirrorPath(suffixPath) : suffixPath;
+  const mapped = (match.rule.mirrorPath ? match.rule.mirrorPath(suffixPath) : undefined) ?? suffixPath;
   const url = new URL(hop.target.base.href);
   url.pathname = url.pathname.replace(/\/$/, '') + mapped;
   url.search = query;

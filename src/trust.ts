@@ -55,6 +55,7 @@ export const REPLACING_VARIABLES = [
   'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', // gcloud
   'NIX_SSL_CERT_FILE', // nix, and what Nix-built tools read
   'BUNDLE_SSL_CA_CERT', // Bundler's index fetcher: an ssl_ca_cert in a gemrc or bundle config hides SSL_CERT_FILE (ecosystems/gems.ts)
+  'COMPOSER_CAFILE', // composer: overrides its `cafile` config, which would win over SSL_CERT_FILE
 ] as const;
 
 export interface TrustFiles {

@@ -15,14 +15,23 @@ export interface PresetRoute {
    * it is left out of this host's chain (a host left with no mirror at all gets no rule).
    */
   readonly mirrorBase?: (mirrorRoot: URL) => URL | undefined;
-  /** Mirrors that lay out artifacts differently from the origin map the path after the prefix. */
-  readonly mirrorPath?: (suffix: string) => string;
+  /**
+   * Mirrors that lay out artifacts differently from the origin map the path after the prefix. Undefined: no
+   * mirror place is known for this path, and the route does not cover it (it goes on as a path no rule covers).
+   */
+  readonly mirrorPath?: (suffix: string) => string | undefined;
   /** The module a request path names, for the privacy guard (never ask a mirror about a private module). */
   readonly moduleOf?: (path: string) => string | undefined;
   /** Which answers are metadata to canonicalise (absent: none; artifacts never are). */
   readonly isMetadata?: (suffix: string, contentType: string) => boolean;
   /** Metadata documents the origin fixes entirely, answered as the origin serves them (a registry's config). */
   readonly originDocument?: (suffix: string) => string | undefined;
+  /**
+   * Metadata that byte replacement cannot make canonical (a mirror that writes its own download URLs where the
+   * origin names another host, or adds fields): the whole decoded document goes through this function, then
+   * through the replacements. `mirrorUrl` is the URL it was fetched from. Memory is the document's size.
+   */
+  readonly canonicalDocument?: (text: string, at: { readonly suffix: string; readonly mirrorUrl: URL }) => string;
   /** Its metadata pages may link with relative URLs (`../../packages/…`). */
   readonly relativeLinks?: boolean;
   /** Response headers, of any status, whose URLs naming a mirror are canonicalised (a redirect's Location, Link). */
