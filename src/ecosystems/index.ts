@@ -1,6 +1,7 @@
 // The ecosystems detour knows, in the order `detour presets` lists them and `-m` with no value enables them.
 // The only file that names them: adding an ecosystem is one module beside this file, its tests, one line here.
 import { crates } from './crates.js';
+import { debian } from './debian.js';
 import { gems } from './gems.js';
 import { github } from './github.js';
 import { go } from './go.js';
@@ -9,7 +10,7 @@ import { npm } from './npm.js';
 import { pypi } from './pypi.js';
 import type { Ecosystem, EcosystemRun, Serves } from './types.js';
 
-export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems];
+export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, debian];
 
 /** Patterns the parent's environment sends direct, over every ecosystem (Go: GOPRIVATE, GONOPROXY). */
 export function inheritedDirect(parentEnv: NodeJS.ProcessEnv): string[] {
