@@ -5,7 +5,7 @@
 // dead port on 127.0.0.1.
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
 import { tempDir } from './fixtures/run.js';
@@ -218,4 +218,107 @@ t.test('https sources: decrypted with the run CA that APT_CONFIG names, around t
   for (const o of origins) t.equal(o.requests.length, 0, 'an origin received nothing');
   t.match(r.stderr, /GET https:\/\/security\.debian\.org\/debian-security\/dists\/bookworm-security\/InRelease \[mirror\] → mirrors\.tuna\.tsinghua\.edu\.cn\/debian-security 200/, '-v: https, mirrored');
   t.match(r.stderr, /8 mirrored, 0 tunneled/, 'nothing tunneled');
+});
+
+t.test("as root with apt's sandbox (a Dockerfile's RUN): http sources work; https sources cannot read the run's CA", { skip: skip || (process.getuid?.() !== 0 && 'apt drops privileges to _apt only as root') }, async (t) => {
+  const a = await getArchives();
+  const w = await makeWorld(t);
+  // Folders `_apt` may enter, so that only detour's own run folder (0700) stands in its way.
+  const open = tempDir('detour-debian-sandbox-');
+  t.teardown(() => open.cleanup());
+  chmodSync(open.path, 0o755);
+  const tmp = join(open.path, 'tmp');
+  mkdirSync(tmp);
+  await w.https('mirrors.tuna.tsinghua.edu.cn', archiveHandler({ '/debian': a.main }));
+  const origins = await silentOrigins(w);
+  const keyring = join(open.path, 'archive-key.gpg');
+  copyFileSync(a.key.keyring, keyring);
+  chmodSync(keyring, 0o644);
+  const update = (scheme: string) => {
+    const apt = aptClient(join(open.path, scheme), [`deb [signed-by=${keyring}] ${scheme}://deb.debian.org/debian bookworm main`], { sandboxed: true });
+    return hermetic(w).then((flags) => w.detour([...flags, '--', 'apt-get', '-q', 'update'], { env: { APT_CONFIG: apt.config, TMPDIR: tmp }, cwd: apt.downloads }));
+  };
+
+  const http = await update('http');
+  t.equal(http.code, 0, `apt-get update over http: ${http.stdout}\n${http.stderr}`);
+  t.notMatch(http.stdout + http.stderr, /unsandboxed/, 'apt kept its sandbox');
+  t.match(http.stderr, /InRelease \[mirror\] → mirrors\.tuna\.tsinghua\.edu\.cn\/debian 200/, 'mirrored');
+
+  const https = await update('https');
+  t.not(https.code, 0, 'apt-get update over https fails');
+  t.match(https.stdout + https.stderr, /Could not load certificates from \S*\/detour-[^/]+\/bundle\.pem \(CaInfo option\)/, "`_apt` cannot read the bundle in detour's run folder");
+  for (const o of origins) t.equal(o.requests.length, 0, 'an origin received nothing');
+});
+
+/** The child's APT_CONFIG and the file it names, as the child sees them. */
+async function childAptConfig(w: World, flags: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = await w.detour([...flags, '--', 'sh', '-c', 'echo "APT_CONFIG=${APT_CONFIG-unset}"; [ -z "$APT_CONFIG" ] || cat "$APT_CONFIG"'], { env });
+  const [first, ...rest] = r.stdout.split('\n');
+  return { code: r.code, stderr: r.stderr, value: first!.replace(/^APT_CONFIG=/, ''), text: rest.join('\n') };
+}
+
+t.test("the child's APT_CONFIG: the bundle as apt's CaInfo, the user's own APT_CONFIG included, set only when detour decrypts a Debian host", async (t) => {
+  const w = await makeWorld(t);
+  const own = join(w.work, 'own apt.conf');
+  writeFileSync(own, 'Acquire::Retries "7";\n');
+
+  // Independent runs, at once.
+  const [included, alone, missing, other, direct, oneHost] = await Promise.all([
+    childAptConfig(w, [...w.flags(), '-m', 'debian'], { APT_CONFIG: own }),
+    childAptConfig(w, [...w.flags(), '-m', 'debian']),
+    childAptConfig(w, [...w.flags(), '-m', 'debian'], { APT_CONFIG: join(w.work, 'no-such.conf') }),
+    childAptConfig(w, [...w.flags(), '-m', 'npm'], { APT_CONFIG: own }),
+    childAptConfig(w, [...w.flags(), '-m', 'debian', '-d', 'deb.debian.org,security.debian.org']),
+    childAptConfig(w, [...w.flags(), '-m', 'debian', '-d', 'security.debian.org']),
+  ]);
+  t.equal(included.code, 0, included.stderr);
+  t.not(included.value, own, "the child's APT_CONFIG is detour's file");
+  const bundle = /^Acquire::https::CaInfo "([^"]+)";$/m.exec(included.text)?.[1];
+  t.match(bundle, /\/detour-[^/]+\/bundle\.pem$/, "the global CaInfo is the run's bundle");
+  t.same(included.text.split('\n').filter((l) => l && !l.startsWith('//')), [
+    `Acquire::https::CaInfo "${bundle}";`,
+    `#include "${own}";`,
+    `Acquire::https::deb.debian.org::CaInfo "${bundle}";`,
+    `Acquire::https::security.debian.org::CaInfo "${bundle}";`,
+  ], "global CaInfo, then the user's file, then the hosts detour decrypts");
+
+  t.notMatch(alone.text, /#include/, 'no APT_CONFIG of their own: nothing included');
+  t.match(alone.text, /^Acquire::https::deb\.debian\.org::CaInfo /m);
+
+  t.notMatch(missing.text, /#include/, 'an APT_CONFIG naming no file is not included (apt only warns about it; an #include of it is an error)');
+
+  t.equal(other.value, own, 'without the debian preset, APT_CONFIG is left alone');
+  t.equal(direct.value, 'unset', 'Debian hosts --direct: never decrypted, APT_CONFIG not set');
+  t.notMatch(oneHost.text, /security\.debian\.org/, 'a --direct host gets no CaInfo line');
+  t.match(oneHost.text, /^Acquire::https::deb\.debian\.org::CaInfo /m);
+});
+
+t.test('a mirror laid out like the public ones (…/debian): security updates at its sibling …/debian-security; bad names are refused', { skip: needs('curl') }, async (t) => {
+  const w = await makeWorld(t);
+  const corp = await w.https('apt.corp.test', answer(200, 'security file\n'));
+  const flags = [...(await hermetic(w)), '-m', 'debian=https://apt.corp.test/debian|origin'];
+  const r = await w.detour([...flags, '--', 'curl', '-sS', '--max-time', '20', 'http://security.debian.org/debian-security/README', 'http://deb.debian.org/debian/README']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(paths(corp), ['GET /debian-security/README', 'GET /debian/README'], 'security.debian.org/debian-security → …/debian-security, deb.debian.org/debian → …/debian');
+
+  const bad = await w.detour(['-m', 'debian=nosuch', '--', 'true']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^detour: unknown debian mirror "nosuch" in "debian=nosuch"; known: tuna, aliyun, origin, or a URL\n$/);
+});
+
+t.test('detour check: the archive route is probed at each target; security is not', async (t) => {
+  const w = await makeWorld(t);
+  const tuna = await w.https('mirrors.tuna.tsinghua.edu.cn', answer(200, 'sig'));
+  w.map('mirrors.aliyun.com', await w.deadPort());
+  const origin = await w.https('deb.debian.org', answer(404, 'no'));
+  const r = await w.detour([...w.flags(), 'check', '--json', '-m', 'debian']);
+  t.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { rule: string; target: string; url: string; ok: boolean }[];
+  t.same(rows.map((row) => [row.rule, row.target, row.url, row.ok]), [
+    ['deb.debian.org/debian', 'mirrors.tuna.tsinghua.edu.cn/debian', 'https://mirrors.tuna.tsinghua.edu.cn/debian/dists/stable/Release.gpg', true],
+    ['deb.debian.org/debian', 'mirrors.aliyun.com/debian', 'https://mirrors.aliyun.com/debian/dists/stable/Release.gpg', false],
+    ['deb.debian.org/debian', 'origin', 'https://deb.debian.org/debian/dists/stable/Release.gpg', true],
+  ]);
+  t.same(paths(tuna), ['GET /debian/dists/stable/Release.gpg']);
+  t.same(paths(origin), ['GET /debian/dists/stable/Release.gpg']);
 });
