@@ -3,7 +3,7 @@
 // key generated into a temporary GNUPGHOME), served by stand-ins for the mirrors and for deb.debian.org and
 // security.debian.org. Every name any client could reach is mapped: the stand-ins by name, anything else to a
 // dead port on 127.0.0.1.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { tempDir } from './fixtures/run.js';
 import type { FakeServer } from './fixtures/servers.js';
 import { aptClient, archiveHandler, makeArchive, makeDeb, makeSigningKey, type DebPackage, type SigningKey } from './fixtures/debianArchive.js';
 
-const skip = needs('apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg', 'gpgconf');
+const skip = needs('apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg', 'gpg-agent', 'gpgconf');
 
 interface Archives {
   readonly key: SigningKey;
