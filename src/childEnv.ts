@@ -20,6 +20,8 @@ export interface ChildFacts {
   readonly ecosystems?: readonly PreparedEcosystem[];
   /** `http://127.0.0.1:PORT/<token>`: an ecosystem's endpoint is under `<root>/<name>`. */
   readonly endpointRoot?: string;
+  /** The files each ecosystem asked for (`EcosystemRun.files`), by ecosystem name: file name → path. */
+  readonly ecosystemFiles?: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
@@ -86,7 +88,8 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   for (const { name, run } of f.ecosystems ?? []) {
     if (!run.childEnv) continue;
     const endpointBase = run.endpoint && f.endpointRoot ? `${f.endpointRoot}/${name}` : undefined;
-    Object.assign(env, run.childEnv(parentEnv, { proxyUrl: f.proxyUrl, noProxy, ownDirect: f.direct.ownSources, ...(endpointBase ? { endpointBase } : {}) }));
+    const files = f.ecosystemFiles?.get(name) ?? {};
+    Object.assign(env, run.childEnv(parentEnv, { proxyUrl: f.proxyUrl, noProxy, ownDirect: f.direct.ownSources, files, ...(endpointBase ? { endpointBase } : {}) }));
   }
   return env;
 }

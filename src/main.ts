@@ -1,6 +1,7 @@
 // The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
@@ -11,8 +12,8 @@ import { childEnv } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
 import { TargetAgents } from './agents.js';
-import { prepareEcosystems } from './ecosystems/index.js';
-import type { Endpoint } from './ecosystems/types.js';
+import { prepareEcosystems, type PreparedEcosystem } from './ecosystems/index.js';
+import type { Endpoint, FileFacts } from './ecosystems/types.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
 import { HarWriter } from './har.js';
 import { Reporter, useColour } from './report.js';
@@ -48,6 +49,20 @@ function nodePreload(): string | undefined {
   const file = fileURLToPath(new URL('../src/node-preload.cjs', import.meta.url));
   // A NODE_OPTIONS naming a missing file would stop every node child: better unrouted than broken.
   return existsSync(file) ? file : undefined;
+}
+
+/** Each ecosystem's files (EcosystemRun.files), written into the run's folder as `<name>-<file>`: name → file → path. */
+function writeEcosystemFiles(dir: string, ecosystems: readonly PreparedEcosystem[], parentEnv: NodeJS.ProcessEnv, facts: FileFacts) {
+  const written = new Map<string, Record<string, string>>();
+  for (const { name, run } of ecosystems) {
+    const paths: Record<string, string> = {};
+    for (const [file, text] of Object.entries(run.files?.(parentEnv, facts) ?? {})) {
+      paths[file] = join(dir, `${name}-${file}`);
+      writeFileSync(paths[file], text, { mode: 0o600 });
+    }
+    written.set(name, paths);
+  }
+  return written;
 }
 
 async function openLog(file: string | undefined): Promise<Logger | undefined> {
@@ -132,6 +147,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     nodePreload: nodePreload(),
     ecosystems,
     endpointRoot: `http://127.0.0.1:${proxy.port}/${token}`,
+    ecosystemFiles: writeEcosystemFiles(runDir.path, ecosystems, parentEnv, { bundle: trust.bundles.SSL_CERT_FILE }),
   });
   log?.info(
     { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },

@@ -2,6 +2,7 @@
 // The only file that names them: adding an ecosystem is one module beside this file, its tests, one line here.
 import { composer } from './composer.js';
 import { crates } from './crates.js';
+import { debian } from './debian.js';
 import { gems } from './gems.js';
 import { github } from './github.js';
 import { go } from './go.js';
@@ -10,7 +11,7 @@ import { npm } from './npm.js';
 import { pypi } from './pypi.js';
 import type { Ecosystem, EcosystemRun, Serves } from './types.js';
 
-export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer];
+export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer, debian];
 
 /** Patterns the parent's environment sends direct, over every ecosystem (Go: GOPRIVATE, GONOPROXY). */
 export function inheritedDirect(parentEnv: NodeJS.ProcessEnv): string[] {

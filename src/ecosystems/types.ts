@@ -82,12 +82,25 @@ export interface ChildEnvFacts {
   readonly ownDirect: readonly string[];
   /** `http://127.0.0.1:PORT/<token>/<name>`: this ecosystem's endpoint base, when it has one this run. */
   readonly endpointBase?: string;
+  /** The files this ecosystem asked for (`EcosystemRun.files`), by name: where the core wrote them. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** What the core tells an ecosystem when it writes the files its tools read. */
+export interface FileFacts {
+  /** The child's SSL_CERT_FILE: the roots a tool would have used, plus --upstream-ca, plus the run's CA. */
+  readonly bundle: string;
 }
 
 /** An ecosystem's part in one run, prepared once from the parent's environment and the routing. */
 export interface EcosystemRun {
   /** Present: the proxy port serves `/<token>/<name>/…` through it. */
   readonly endpoint?: Endpoint;
+  /**
+   * Files a tool reads settings from (no variable can say it): name → content. The core writes them into the
+   * run's folder (mode 0600, the folder 0700, removed at exit) before `childEnv`, which gets their paths.
+   */
+  files?(parentEnv: NodeJS.ProcessEnv, facts: FileFacts): Readonly<Record<string, string>>;
   /** Variables this ecosystem sets or changes in the child's environment. */
   childEnv?(parentEnv: NodeJS.ProcessEnv, facts: ChildEnvFacts): NodeJS.ProcessEnv;
 }
