@@ -1,10 +1,14 @@
 // The child's environment: proxy, trust, git and each ecosystem's own settings, in the child alone.
-// Pure: a function of the parent's environment and the run's facts.
+// A function of the parent's environment and the run's facts; the only writes are an ecosystem's own files, in
+// its folder of the run's private folder (ChildEnvFacts.dir).
+import { join } from 'node:path';
 import type { PreparedEcosystem } from './ecosystems/index.js';
 import { noProxyPattern, splitList, type DirectList } from './patterns.js';
 
 export interface ChildFacts {
   readonly proxyUrl: string;
+  /** The run's private folder: each ecosystem's hook may write under `<runDir>/<name>`. */
+  readonly runDir: string;
   readonly caFile: string;
   /** Per root-replacing variable, its bundle file (see trust.ts). */
   readonly bundles: Readonly<Record<string, string>>;
@@ -86,7 +90,8 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   for (const { name, run } of f.ecosystems ?? []) {
     if (!run.childEnv) continue;
     const endpointBase = run.endpoint && f.endpointRoot ? `${f.endpointRoot}/${name}` : undefined;
-    Object.assign(env, run.childEnv(parentEnv, { proxyUrl: f.proxyUrl, noProxy, ownDirect: f.direct.ownSources, ...(endpointBase ? { endpointBase } : {}) }));
+    const files = { dir: join(f.runDir, name), bundleFile: f.bundles.SSL_CERT_FILE ?? f.caFile };
+    Object.assign(env, run.childEnv(parentEnv, { proxyUrl: f.proxyUrl, noProxy, ownDirect: f.direct.ownSources, ...files, ...(endpointBase ? { endpointBase } : {}) }));
   }
   return env;
 }

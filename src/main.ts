@@ -123,6 +123,7 @@ export async function runCommand(command: string, args: readonly string[], confi
   const trust = writeTrustFiles(runDir.path, ca.certPem, parentEnv, config.extraRoots);
   const env = childEnv(parentEnv, {
     proxyUrl,
+    runDir: runDir.path,
     caFile: trust.caFile,
     bundles: trust.bundles,
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),

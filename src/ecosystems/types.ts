@@ -73,6 +73,13 @@ export interface ChildEnvFacts {
   readonly ownDirect: readonly string[];
   /** `http://127.0.0.1:PORT/<token>/<name>`: this ecosystem's endpoint base, when it has one this run. */
   readonly endpointBase?: string;
+  /**
+   * `<run folder>/<name>`: where the hook may write files its tool must read (a settings file, a trust store).
+   * Not yet created; removed with the run's private folder (0700) at exit. The hook writes nowhere else.
+   */
+  readonly dir: string;
+  /** The child's PEM trust bundle: the roots it would have used, --upstream-ca, the run's CA (as SSL_CERT_FILE). */
+  readonly bundleFile: string;
 }
 
 /** An ecosystem's part in one run, prepared once from the parent's environment and the routing. */
