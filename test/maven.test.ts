@@ -13,9 +13,9 @@ import { tempDir } from './fixtures/run.js';
 import { artifactPath, buildMojo, LIB, repositoryFiles, repositoryHandler, writeProject } from './fixtures/mavenRepo.js';
 import { nonProxyHosts, withProxies } from '../src/ecosystems/maven.js';
 
-const skip = needs('mvn', 'javac');
+const skip = needs('mvn', 'java');
 
-/** The repository's files, built once for the file (javac is a JVM start). */
+/** The repository's files, built once for the file (compiling the Mojo is a JVM start). */
 let files: Map<string, Buffer>;
 t.before(async () => {
   if (skip) return;
@@ -109,7 +109,7 @@ t.test('a file the mirror lacks comes from the origin (aliyun|origin)', { skip }
   resolvedLib(t, r);
   t.same(paths(origin).sort(), [`/maven2/${LIB_JAR}`, `/maven2/${LIB_JAR}.sha1`], 'the origin served the jar and its .sha1 alone');
   t.ok(paths(mirror).includes(`/repository/public/${LIB_JAR}`), 'after the mirror was asked for the jar');
-  t.equal(origin1.requests.length, 0);
+  t.equal(origin1.requests.length, 0, 'repo1.maven.org received nothing');
   t.match(r.stderr, 'fallbacks', '-v counts the fallbacks');
 });
 
@@ -191,5 +191,5 @@ t.test('withProxies: detour first among the proxies; comments and other entries 
   t.same(ids(withProxies(undefined, url, '')), ['maven-default-http-blocker', 'detour-https', 'detour-http'], "no file: Maven's stock settings (its plain-HTTP blocker) with detour's proxies");
   const x = withProxies(undefined, 'http://detour:a%26b@127.0.0.1:4000', '');
   t.match(x, '<password>a&#38;b</password>', 'credentials decoded from the URL, then XML-escaped');
-  t.equal(nonProxyHosts('127.0.0.1,localhost,::1,.corp.example,internal.test,10.0.0.0/8'), '127.0.0.1|localhost|*.localhost|::1|corp.example|*.corp.example|internal.test|*.internal.test');
+  t.equal(nonProxyHosts('127.0.0.1,localhost,::1,.corp.example,internal.test,10.0.0.0/8'), '127.0.0.1|localhost|*.localhost|::1|corp.example|*.corp.example|internal.test|*.internal.test', 'NO_PROXY as Maven nonProxyHosts (subdomains too; CIDR dropped)');
 });
