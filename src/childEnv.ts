@@ -1,5 +1,6 @@
 // The child's environment: proxy, trust, git and each ecosystem's own settings, in the child alone.
-// Pure: a function of the parent's environment and the run's facts.
+// A function of the parent's environment and the run's facts; the only writes are an ecosystem's own files, in
+// its folder of the run's private folder (ChildEnvFacts.dir).
 import type { PreparedEcosystem } from './ecosystems/index.js';
 import { noProxyPattern, splitList, type DirectList } from './patterns.js';
 
@@ -27,7 +28,7 @@ export interface ChildFacts {
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
 
 /** Loopback stays unproxied; parent entries stay unless they would bypass a mirrored host. */
-function childNoProxy(parentEnv: NodeJS.ProcessEnv, mirrored: readonly string[]): string {
+export function childNoProxy(parentEnv: NodeJS.ProcessEnv, mirrored: readonly string[]): string {
   const kept = splitList(parentEnv.NO_PROXY ?? parentEnv.no_proxy).filter((entry) => {
     if (entry === '*') return false;
     const p = noProxyPattern(entry);

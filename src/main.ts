@@ -1,14 +1,14 @@
 // The main job, composed top to bottom: config → CA → proxy server → child → cleanup.
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { CertificateAuthority } from './ca.js';
 import { checkRules, formatJson, formatTable, healthyRules } from './check.js';
-import { childEnv } from './childEnv.js';
+import { childEnv, childNoProxy } from './childEnv.js';
 import { runChild } from './child.js';
 import type { Config } from './config.js';
 import { TargetAgents } from './agents.js';
@@ -51,14 +51,17 @@ function nodePreload(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** Each ecosystem's files (EcosystemRun.files), written into the run's folder as `<name>-<file>`: name → file → path. */
+/** Each ecosystem's files (EcosystemRun.files), written under `<run folder>/<name>/`: name → file → path. */
 function writeEcosystemFiles(dir: string, ecosystems: readonly PreparedEcosystem[], parentEnv: NodeJS.ProcessEnv, facts: FileFacts) {
   const written = new Map<string, Record<string, string>>();
   for (const { name, run } of ecosystems) {
     const paths: Record<string, string> = {};
-    for (const [file, text] of Object.entries(run.files?.(parentEnv, facts) ?? {})) {
-      paths[file] = join(dir, `${name}-${file}`);
-      writeFileSync(paths[file], text, { mode: 0o600 });
+    for (const [file, content] of Object.entries(run.files?.(parentEnv, facts) ?? {})) {
+      const path = join(dir, name, file);
+      if (relative(join(dir, name), path).startsWith('..')) throw new Error(`ecosystem ${name}: file ${file} outside its folder`);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeFileSync(path, content, { mode: 0o600 });
+      paths[file] = path;
     }
     written.set(name, paths);
   }
@@ -147,7 +150,11 @@ export async function runCommand(command: string, args: readonly string[], confi
     nodePreload: nodePreload(),
     ecosystems,
     endpointRoot: `http://127.0.0.1:${proxy.port}/${token}`,
-    ecosystemFiles: writeEcosystemFiles(runDir.path, ecosystems, parentEnv, { bundle: trust.bundles.SSL_CERT_FILE }),
+    ecosystemFiles: writeEcosystemFiles(runDir.path, ecosystems, parentEnv, {
+      bundle: trust.bundles.SSL_CERT_FILE,
+      proxyUrl,
+      noProxy: childNoProxy(parentEnv, hosts),
+    }),
   });
   log?.info(
     { event: 'start', port: proxy.port, rules: config.rules.map((r) => `${r.host}${r.pathPrefix}`), upstream: describeUpstream(config.upstream), command, args },

@@ -7,11 +7,12 @@ import { gems } from './gems.js';
 import { github } from './github.js';
 import { go } from './go.js';
 import { hf } from './hf.js';
+import { maven } from './maven.js';
 import { npm } from './npm.js';
 import { pypi } from './pypi.js';
 import type { Ecosystem, EcosystemRun, Serves } from './types.js';
 
-export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer, debian];
+export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer, debian, maven];
 
 /** Patterns the parent's environment sends direct, over every ecosystem (Go: GOPRIVATE, GONOPROXY). */
 export function inheritedDirect(parentEnv: NodeJS.ProcessEnv): string[] {

@@ -90,6 +90,10 @@ export interface ChildEnvFacts {
 export interface FileFacts {
   /** The child's SSL_CERT_FILE: the roots a tool would have used, plus --upstream-ca, plus the run's CA. */
   readonly bundle: string;
+  /** The child's proxy URL, with the run's credential (a settings file may have to name it). */
+  readonly proxyUrl: string;
+  /** The child's NO_PROXY, as the core computed it. */
+  readonly noProxy: string;
 }
 
 /** An ecosystem's part in one run, prepared once from the parent's environment and the routing. */
@@ -97,10 +101,11 @@ export interface EcosystemRun {
   /** Present: the proxy port serves `/<token>/<name>/…` through it. */
   readonly endpoint?: Endpoint;
   /**
-   * Files a tool reads settings from (no variable can say it): name → content. The core writes them into the
-   * run's folder (mode 0600, the folder 0700, removed at exit) before `childEnv`, which gets their paths.
+   * Files a tool reads settings from (no variable can say it): relative path (`a.conf`, `conf/settings.xml`)
+   * → content. The core writes them under `<run folder>/<name>/` (files 0600, folders 0700, removed at exit)
+   * before `childEnv`, which gets their paths. The only way an ecosystem writes anything.
    */
-  files?(parentEnv: NodeJS.ProcessEnv, facts: FileFacts): Readonly<Record<string, string>>;
+  files?(parentEnv: NodeJS.ProcessEnv, facts: FileFacts): Readonly<Record<string, string | Uint8Array>>;
   /** Variables this ecosystem sets or changes in the child's environment. */
   childEnv?(parentEnv: NodeJS.ProcessEnv, facts: ChildEnvFacts): NodeJS.ProcessEnv;
 }
