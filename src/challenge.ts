@@ -76,6 +76,11 @@ export class ChallengeCredentials {
 
   constructor(private readonly challenge: CredentialChallenge) {}
 
+  /** Is `path` where the client learns how the host it asked wants it to authenticate (a registry's /v2/ ping)? */
+  clientLearns(path: string): boolean {
+    return this.challenge.clientLearns?.(path) ?? false;
+  }
+
   /**
    * Where the issuer named by this 401 is, or undefined when the module does not answer it. An issuer on
    * plain http is refused for an https target (the credential would travel in clear).

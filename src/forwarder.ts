@@ -191,8 +191,9 @@ async function attempt(...args: Parameters<typeof attemptOnce>): Promise<Outcome
  * again. A target on another host than the one the client asked never passes its 401 on: the client would
  * answer the challenge with its credentials for the host it asked (a registry client sends them to the issuer
  * the challenge names) and carry what it got back to the origin. Such a 401 becomes E_AUTH, a failure the chain
- * treats like any other. The asked host's own 401 passes on when the client sent credentials, when its challenge
- * is not one detour answers, or when detour's credential was refused too (a private repository).
+ * treats like any other. The asked host's own 401 passes on where the client learns how to authenticate (the
+ * module says where: a registry's ping), when the client sent credentials, when its challenge is not one detour
+ * answers, and when detour's credential was refused too (a private repository).
  */
 async function answerChallenge(
   challenge: ChallengeCredentials,
@@ -201,7 +202,7 @@ async function answerChallenge(
 ): Promise<Outcome> {
   const [req, t, ctx, body, client, originalHost] = args;
   const crossHost = t.url.host !== originalHost;
-  if (!crossHost && req.headers.authorization) return first;
+  if (!crossHost && (req.headers.authorization || challenge.clientLearns(t.url.pathname))) return first;
   const refused = (o: Outcome, why: string): Outcome => {
     if ('res' in o) drain(o.res, ctx.timeouts.idleMs);
     return { error: new TargetError('E_AUTH', `${t.url.host} ${why}`), clock: o.clock };

@@ -126,3 +126,205 @@ t.test('an anonymous mirror serves skopeo copy and inspect; Docker Hub hears not
   t.ok(mirror.accessLog().includes('GET /v2/library/tiny/manifests/1 200'), 'the real registry served the manifest');
   for (const s of [hub, auth, cdn]) t.equal(s.connections(), 0, 'Docker Hub, its token service and its CDN: no connection');
 });
+
+/** A team Harbor: the real registry with token auth behind a front that serves Harbor's realm, /service/token, to its robot account. */
+async function harbor(t: Test, w: World, opts: { redirect?: string } = {}): Promise<{ front: FakeServer; tokens: TokenServer; registry: Registry }> {
+  const signer = await makeTestCa();
+  t.teardown(() => signer.cleanup());
+  const tokens = tokenServer({ issuer: 'harbor-token-issuer', service: 'harbor-registry', signer, users: { 'robot$ci': 's3cret' } });
+  const registry = await startRegistry(join(w.tmp, 'harbor'), {
+    root: MIRROR_ROOT,
+    tls: w.ca.issue(['harbor.corp.test']),
+    token: { realm: 'https://harbor.corp.test/service/token', service: 'harbor-registry', issuer: 'harbor-token-issuer', rootCertBundle: tokens.rootCertBundle },
+    ...(opts.redirect ? { redirect: opts.redirect } : {}),
+  });
+  t.teardown(() => registry.stop());
+  const front = await w.https(
+    'harbor.corp.test',
+    registryFront(registry.port, w.ca, 'harbor.corp.test', { own: (url) => (url.pathname === '/service/token' ? tokens.handler : undefined) }),
+  );
+  return { front, tokens, registry };
+}
+
+/** A Docker Hub login in the client's own settings (~/.docker/config.json), which must never reach a mirror. */
+function hubLogin(w: World): void {
+  mkdirSync(join(w.home, '.docker'), { recursive: true });
+  writeFileSync(join(w.home, '.docker/config.json'), JSON.stringify({ auths: { 'docker.io': { auth: Buffer.from('hubuser:hubpass').toString('base64') } } }));
+}
+
+t.test("a team Harbor with its own token realm serves; an image it lacks comes from Docker Hub's token dance; no token crosses hosts", { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  hubLogin(w);
+  const team = await harbor(t, w);
+  const hub = await dockerHub(t, w);
+  const cdn = await w.https('production.cloudflare.docker.com', answer(500, 'the CDN must not be asked\n'));
+  const rule = ['-m', 'docker=https://robot%24ci:s3cret@harbor.corp.test|origin'];
+
+  const tiny = join(w.work, 'tiny');
+  const first = await w.detour(['-v', ...rule, ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/tiny:1', `dir:${tiny}`]);
+  t.equal(first.code, 0, first.stderr);
+  assertCopied(t, tiny, TINY);
+  t.match(first.stderr, /GET https:\/\/registry-1\.docker\.io\/v2\/library\/tiny\/manifests\/1 \[mirror\] → harbor\.corp\.test 200/);
+  t.equal(hub.front.connections() + hub.auth.connections() + cdn.connections(), 0, 'Docker Hub heard nothing while Harbor served');
+
+  const only = join(w.work, 'hubonly');
+  const second = await w.detour(['-v', ...rule, ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/hubonly:2', `dir:${only}`]);
+  t.equal(second.code, 0, second.stderr);
+  assertCopied(t, only, HUBONLY);
+  t.match(second.stderr, /GET https:\/\/registry-1\.docker\.io\/v2\/library\/hubonly\/manifests\/2 \[mirror\] → origin 200 .*\(tried harbor\.corp\.test:404 → origin:200\)/);
+
+  // Harbor's realm: asked by detour alone, always with the robot account, never with the Docker Hub login.
+  t.ok(team.tokens.issued.length > 0, 'Harbor issued tokens');
+  t.ok(team.tokens.issued.every((i) => i.user === 'robot$ci'), "every Harbor token went to Harbor's robot account");
+  const realmCalls = team.front.requests.filter((r) => r.url.startsWith('/service/token'));
+  t.ok(realmCalls.every((r) => r.headers['user-agent'] === 'detour'), 'only detour asked Harbor for a token (the client never saw its challenge)');
+  // Docker Hub's realm: asked by detour alone (the client saw Harbor's open ping, so no challenge), anonymously.
+  t.ok(hub.tokens.issued.length > 0, 'auth.docker.io issued tokens for the fallback');
+  t.ok(hub.tokens.issued.every((i) => i.user === undefined && i.scopes.every((s) => s === 'repository:library/hubonly:pull')), 'anonymous, for the image that fell back');
+  t.ok(hub.auth.requests.every((r) => r.headers['user-agent'] === 'detour' && !r.headers.authorization), 'asked by detour, with no credentials');
+
+  const harborTokens = bearerOf(team.tokens);
+  const hubTokens = bearerOf(hub.tokens);
+  const atHarbor = authorizations(team.front).filter((a) => !a.startsWith('Basic '));
+  const atHub = authorizations(hub.front);
+  t.ok(atHarbor.length > 0 && atHarbor.every((a) => harborTokens.has(a)), 'Harbor received only tokens its own realm issued');
+  t.ok(atHub.length > 0 && atHub.every((a) => hubTokens.has(a)), 'registry-1.docker.io received only tokens auth.docker.io issued');
+  const basic = authorizations(team.front).filter((a) => a.startsWith('Basic '));
+  t.ok(basic.every((a) => a === `Basic ${Buffer.from('robot$ci:s3cret').toString('base64')}`), "the only Basic credentials Harbor saw are its robot account's");
+  const everything = JSON.stringify([team.front.requests.map((r) => r.headers), hub.front.requests.map((r) => r.headers), hub.auth.requests.map((r) => r.headers)]);
+  t.notMatch(everything, Buffer.from('hubuser:hubpass').toString('base64'), 'the Docker Hub login was sent nowhere');
+  t.notMatch(JSON.stringify(hub.front.requests.map((r) => r.headers)), Buffer.from('robot$ci:s3cret').toString('base64'), "Harbor's robot account never reached Docker Hub");
+  t.ok(hub.front.requests.every((r) => !r.url.includes('library/tiny')), 'Docker Hub was asked only about the image Harbor lacks');
+  t.notMatch(first.stderr + second.stderr, /s3cret|robot%24ci/, 'the team credentials are never printed');
+
+  // Wrong team credentials: Harbor's realm refuses them, which is the mirror failing (E_AUTH), and `|` moves on.
+  const bad = join(w.work, 'bad');
+  const wrong = await w.detour(['-m', 'docker=https://robot%24ci:wrong@harbor.corp.test|origin', ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/tiny:1', `dir:${bad}`]);
+  t.equal(wrong.code, 0, wrong.stderr);
+  assertCopied(t, bad, TINY);
+  t.match(wrong.stderr, /detour: warning: mirror harbor\.corp\.test failed \(E_AUTH harbor\.corp\.test asked for a credential from harbor\.corp\.test, which answered HTTP 401\); fell back to origin/);
+  // After ',' only a 404 moves on: the client gets detour's 502, and skopeo fails.
+  const strict = await w.detour(['-m', 'docker=https://robot%24ci:wrong@harbor.corp.test,origin', ...w.flags(), '--', 'skopeo', 'inspect', 'docker://docker.io/library/tiny:1']);
+  t.not(strict.code, 0, 'skopeo fails');
+  t.match(strict.stderr, /mirror harbor\.corp\.test failed \(E_AUTH .*\); did not try origin/);
+});
+
+t.test("a mirror whose ping fails: the client does Docker Hub's dance, and its token never reaches the mirror", { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  hubLogin(w);
+  const mirror = await startRegistry(join(w.tmp, 'mirror'), { root: MIRROR_ROOT, tls: w.ca.issue(['docker.m.daocloud.io']) });
+  t.teardown(() => mirror.stop());
+  // The mirror's /v2/ fails (503), so the ping falls back to Docker Hub and the client sees Docker Hub's challenge;
+  // everything else the mirror serves.
+  const front = await w.https(
+    'docker.m.daocloud.io',
+    registryFront(mirror.port, w.ca, 'docker.m.daocloud.io', { own: (url) => (url.pathname === '/v2/' ? answer(503, 'ping unavailable\n') : undefined) }),
+  );
+  const hub = await dockerHub(t, w);
+
+  const out = join(w.work, 'tiny');
+  const copy = await w.detour(['-v', ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/tiny:1', `dir:${out}`]);
+  t.equal(copy.code, 0, copy.stderr);
+  assertCopied(t, out, TINY);
+  t.match(copy.stderr, /GET https:\/\/registry-1\.docker\.io\/v2\/ \[mirror\] → origin 401/);
+  t.match(copy.stderr, /CONNECT auth\.docker\.io:443 \[tunnel\]/, "the client asked Docker Hub's realm itself, through a tunnel");
+  t.match(copy.stderr, /GET https:\/\/registry-1\.docker\.io\/v2\/library\/tiny\/manifests\/1 \[mirror\] → docker\.m\.daocloud\.io 200/);
+
+  // The client logged in to Docker Hub's realm with its own account and sent that token to registry-1.docker.io...
+  t.ok(hub.tokens.issued.some((i) => i.user === 'hubuser'), "the client's own login got its token from auth.docker.io");
+  t.ok(hub.auth.requests.every((r) => /^skopeo\//.test(String(r.headers['user-agent']))), 'only the client asked auth.docker.io');
+  // ...which detour kept from the mirror.
+  t.same(authorizations(front), [], 'the mirror received no Authorization at all');
+  t.same(
+    hub.front.requests.map((r) => r.url),
+    ['/v2/'],
+    'Docker Hub answered the ping alone',
+  );
+});
+
+t.test("a dead mirror: the client does Docker Hub's dance at the origin, and every request falls back", { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  w.map('docker.m.daocloud.io', await w.deadPort());
+  const hub = await dockerHub(t, w);
+  const out = join(w.work, 'hubonly');
+  const copy = await w.detour([...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/hubonly:2', `dir:${out}`]);
+  t.equal(copy.code, 0, copy.stderr);
+  assertCopied(t, out, HUBONLY);
+  t.match(copy.stderr, /detour: warning: mirror docker\.m\.daocloud\.io failed \(E_CONNECT .*\); fell back to origin/);
+  t.ok(hub.auth.requests.length > 0 && hub.auth.requests.every((r) => /^skopeo\//.test(String(r.headers['user-agent']))), 'the client asked auth.docker.io itself', { found: hub.auth.requests.map((r) => [r.url, r.headers['user-agent']]) });
+  const hubTokens = bearerOf(hub.tokens);
+  const atHub = authorizations(hub.front);
+  t.ok(atHub.length > 0 && atHub.every((a) => hubTokens.has(a)), 'registry-1.docker.io received only tokens auth.docker.io issued');
+});
+
+t.test("redirects: a mirror's own storage path comes back through detour; a storage host is followed through a tunnel; a team base URL under a path", { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  const hub = await w.https('registry-1.docker.io', answer(500, 'registry-1.docker.io must not be asked\n'));
+  const { auth, cdn } = await silentHub(w);
+
+  // docker.m.daocloud.io redirects blob GETs to a path on its own host (distribution's redirect middleware).
+  const own = await startRegistry(join(w.tmp, 'own'), { root: MIRROR_ROOT, tls: w.ca.issue(['docker.m.daocloud.io']), redirect: 'https://docker.m.daocloud.io' });
+  t.teardown(() => own.stop());
+  const daocloud = await w.https(
+    'docker.m.daocloud.io',
+    registryFront(own.port, w.ca, 'docker.m.daocloud.io', { own: (url) => (url.pathname.startsWith('/docker/registry/v2/') ? storageFiles(MIRROR_ROOT) : undefined) }),
+  );
+  const out1 = join(w.work, 'own');
+  const first = await w.detour(['-v', '-m', 'docker', ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/tiny:1', `dir:${out1}`]);
+  t.equal(first.code, 0, first.stderr);
+  assertCopied(t, out1, TINY);
+  const layer = TINY.blobs[1]!;
+  t.match(first.stderr, new RegExp(`GET https://registry-1\\.docker\\.io/v2/library/tiny/blobs/sha256:${layer} \\[mirror\\] → docker\\.m\\.daocloud\\.io 307`));
+  t.match(
+    first.stderr,
+    new RegExp(`GET https://registry-1\\.docker\\.io/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}/data \\[mirror\\] → docker\\.m\\.daocloud\\.io 200`),
+    "the Location named the mirror's host; the client's next request came back to registry-1.docker.io, routed to the mirror",
+  );
+  t.ok(daocloud.requests.some((r) => r.url === `/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}/data`), 'the mirror served its storage path');
+
+  // A team's Nexus-style base URL under a path, whose registry redirects blobs to object storage on another host.
+  const nexusRegistry = await startRegistry(join(w.tmp, 'nexus'), { root: MIRROR_ROOT, tls: w.ca.issue(['nexus.corp.test']), redirect: 'https://s3.corp.test' });
+  t.teardown(() => nexusRegistry.stop());
+  const nexus = await w.https('nexus.corp.test', registryFront(nexusRegistry.port, w.ca, 'nexus.corp.test', { strip: '/repository/docker-hub' }));
+  const s3 = await w.https('s3.corp.test', storageFiles(MIRROR_ROOT));
+  const out2 = join(w.work, 'nexus');
+  const team = ['-m', 'docker=https://nexus.corp.test/repository/docker-hub|origin'];
+  const second = await w.detour(['-v', ...team, ...w.flags(), '--', 'skopeo', 'copy', 'docker://docker.io/library/tiny:1', `dir:${out2}`]);
+  t.equal(second.code, 0, second.stderr);
+  assertCopied(t, out2, TINY);
+  t.ok(nexus.requests.some((r) => r.url === '/repository/docker-hub/v2/library/tiny/manifests/1'), 'the team mirror was asked under its base path');
+  t.match(second.stderr, /\[mirror\] → nexus\.corp\.test\/repository\/docker-hub 307/);
+  t.match(second.stderr, /CONNECT s3\.corp\.test:443 \[tunnel\]/, 'the storage host is reached through a tunnel, as without the preset');
+  t.ok(s3.requests.some((r) => r.url === `/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}/data`), 'object storage served the layer');
+
+  for (const s of [hub, auth, cdn]) t.equal(s.connections(), 0, 'Docker Hub, its token service and its CDN: no connection');
+
+  const check = await w.detour(['check', '--json', '-m', 'docker=https://nexus.corp.test/repository/docker-hub', ...w.flags()]);
+  t.equal(check.code, 0, check.stderr);
+  t.same(
+    JSON.parse(check.stdout).map((r: { target: string; url: string; status: number; ok: boolean }) => [r.target, r.url, r.status, r.ok]),
+    [['nexus.corp.test/repository/docker-hub', 'https://nexus.corp.test/repository/docker-hub/v2/', 200, true]],
+    'check probes the registry ping under the base path',
+  );
+});
+
+t.test('presets and bad input', async (t) => {
+  const w = await makeWorld(t);
+  const presets = await w.detour(['presets', '--json']);
+  t.equal(presets.code, 0, presets.stderr);
+  const docker = JSON.parse(presets.stdout).find((p: { name: string }) => p.name === 'docker');
+  t.ok(docker, 'detour presets lists docker');
+  t.match(JSON.stringify(docker), /registry-1\.docker\.io/);
+  t.match(JSON.stringify(docker), /docker\.m\.daocloud\.io/);
+  const bad = await w.detour(['-m', 'docker=quay', '--', 'true']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^detour: unknown docker mirror "quay" in "docker=quay"; known: daocloud, origin, or a URL\n$/);
+});

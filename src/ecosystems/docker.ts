@@ -32,12 +32,14 @@
 // route's `challenge`, src/challenge.ts) wherever that target got no credentials of the client's: it asks the
 // realm the challenge names, anonymously or with a team mirror's own credentials when the realm is on the
 // mirror's host, and sends the request again with the token. So an anonymous mirror and a mirror with its own
-// realm both answer the client's ping with 200, the client never learns a mirror's realm (it would send its
-// Docker Hub credentials there) nor holds a mirror's token (it would send it to Docker Hub), and a request that
-// falls back to Docker Hub gets a token from auth.docker.io for Docker Hub alone. A client that did the dance
-// itself (its ping reached the origin) keeps sending its token to registry-1.docker.io, which detour forwards
-// to the origin only. Manifests and blobs are never altered (digests); a mirror's redirect on its own host
-// comes back through detour (canonical Location), one to a storage host is followed through a tunnel.
+// realm both answer the client's ping with 200; the client never learns a mirror's realm (it would send its
+// Docker Hub login there) nor holds a mirror's token (it would send it to Docker Hub); a request that falls back
+// to Docker Hub gets a token from auth.docker.io for Docker Hub alone. Docker Hub's own 401 to the ping reaches
+// the client (`clientLearns`): when the ping falls back (mirror down, `-m docker=origin`), the client does Docker
+// Hub's dance itself, with its own login, and its token goes to registry-1.docker.io, which detour forwards to
+// the origin only (never to a mirror: another host). Manifests and blobs are never altered (digests); a mirror's
+// redirect to a path on its own host comes back through detour (canonical Location), one to a storage host is
+// followed through a tunnel.
 import type { CredentialChallenge, Ecosystem } from './types.js';
 
 /** A Bearer challenge's parameters (RFC 7235 auth-params: token or quoted-string values), or undefined. */
@@ -91,7 +93,10 @@ export function bearerToken(body: string): { authorization: string; ttlMs: numbe
   return { authorization: `Bearer ${value}`, ttlMs: seconds * 1000 };
 }
 
-const registryTokens: CredentialChallenge = { issuerUrl: tokenRequest, credential: bearerToken };
+/** The ping, where containers/image (and go-containerregistry, Docker's own client) read the registry's challenges. */
+const isPing = (path: string) => path === '/v2/' || path === '/v2';
+
+const registryTokens: CredentialChallenge = { issuerUrl: tokenRequest, credential: bearerToken, clientLearns: isPing };
 
 export const docker: Ecosystem = {
   name: 'docker',

@@ -52,6 +52,8 @@ export interface CredentialChallenge {
   readonly issuerUrl: (wwwAuthenticate: readonly string[]) => URL | undefined;
   /** From the issuer's 200 body, the Authorization value for the target and how long it may be used; undefined: none. */
   readonly credential: (body: string) => { readonly authorization: string; readonly ttlMs: number } | undefined;
+  /** Paths where the client learns how the host it asked wants it to authenticate: that host's own 401 there reaches it. */
+  readonly clientLearns?: (path: string) => boolean;
 }
 
 /** The data part of an ecosystem: what `detour presets` lists and `-m NAME[=CHAIN]` turns into rules. */
