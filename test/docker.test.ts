@@ -12,6 +12,7 @@ import { makeTestCa } from './fixtures/tls.js';
 import { tempDir } from './fixtures/run.js';
 import {
   makeImage,
+  makeMultiArch,
   registryFront,
   seed,
   sha256,
@@ -27,14 +28,15 @@ import { bearerParams, bearerToken, tokenRequest } from '../src/ecosystems/docke
 
 const skip = needs('skopeo', 'docker-registry');
 
-// Two storage roots filled once: the mirror has `tiny`; Docker Hub has `tiny` and `hubonly`.
+// Two storage roots filled once: the mirror has `tiny` and the multi-arch `multi`; Docker Hub has `tiny` and `hubonly`.
 const store = tempDir('detour-docker-');
 t.teardown(() => store.cleanup());
 const TINY = makeImage(join(store.path, 'images'), 'library/tiny', '1', 'tiny from the test\n');
 const HUBONLY = makeImage(join(store.path, 'images'), 'library/hubonly', '2', 'only on docker hub\n');
+const MULTI = makeMultiArch(join(store.path, 'images'), 'library/multi', '3', ['amd64', 'arm64']);
 const MIRROR_ROOT = join(store.path, 'mirror-store');
 const HUB_ROOT = join(store.path, 'hub-store');
-const seeded = skip ? Promise.resolve() : Promise.all([seed(join(store.path, 's1'), MIRROR_ROOT, [TINY]), seed(join(store.path, 's2'), HUB_ROOT, [TINY, HUBONLY])]);
+const seeded = skip ? Promise.resolve() : Promise.all([seed(join(store.path, 's1'), MIRROR_ROOT, [TINY, MULTI]), seed(join(store.path, 's2'), HUB_ROOT, [TINY, HUBONLY])]);
 
 /** skopeo with its settings in the world's HOME (no system registries.conf, any image accepted). */
 function client(w: World): void {
@@ -123,7 +125,17 @@ t.test('an anonymous mirror serves skopeo copy and inspect; Docker Hub hears not
   t.equal(inspect.code, 0, inspect.stderr);
   t.equal(JSON.parse(inspect.stdout).Digest, TINY.digest, 'inspect reports the pushed digest');
 
+  // A multi-arch index, as Docker Hub's official images are: the client reads the list, then its platform's manifest by digest.
+  const arm = join(w.work, 'multi-arm64');
+  const multi = await w.detour([...w.flags(), '-m', 'docker', '--', 'skopeo', '--override-arch', 'arm64', 'copy', 'docker://docker.io/library/multi:3', `dir:${arm}`]);
+  t.equal(multi.code, 0, multi.stderr);
+  assertCopied(t, arm, MULTI.instances.arm64!);
+  const raw = await w.detour([...w.flags(), '-m', 'docker', '--', 'skopeo', 'inspect', '--raw', 'docker://docker.io/library/multi:3']);
+  t.equal(raw.code, 0, raw.stderr);
+  t.equal(`sha256:${sha256(raw.stdout)}`, MULTI.digest, "the list's bytes, as pushed");
+
   t.ok(mirror.accessLog().includes('GET /v2/library/tiny/manifests/1 200'), 'the real registry served the manifest');
+  t.ok(mirror.accessLog().includes(`GET /v2/library/multi/manifests/${MULTI.instances.arm64!.digest} 200`), "the arm64 instance's manifest, by digest");
   for (const s of [hub, auth, cdn]) t.equal(s.connections(), 0, 'Docker Hub, its token service and its CDN: no connection');
 });
 
