@@ -37,6 +37,7 @@ const MULTI = makeMultiArch(join(store.path, 'images'), 'library/multi', '3', ['
 const MIRROR_ROOT = join(store.path, 'mirror-store');
 const HUB_ROOT = join(store.path, 'hub-store');
 const seeded = skip ? Promise.resolve() : Promise.all([seed(join(store.path, 's1'), MIRROR_ROOT, [TINY, MULTI]), seed(join(store.path, 's2'), HUB_ROOT, [TINY, HUBONLY])]);
+seeded.catch(() => {}); // reported by the first test that awaits it, not as an unhandled rejection at load
 
 /** skopeo with its settings in the world's HOME (no system registries.conf, any image accepted). */
 function client(w: World): void {

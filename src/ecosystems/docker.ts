@@ -13,7 +13,8 @@
 // - Proxy and trust: `pkg/tlsclientconfig` `NewTransport` sets `Proxy: http.ProxyFromEnvironment` (HTTPS_PROXY,
 //   NO_PROXY; loopback never proxied; the URL's user:password become Proxy-Authorization on CONNECT) and
 //   `DisableKeepAlives: true` (one CONNECT per request). Roots: Go's crypto/x509 on Linux reads SSL_CERT_FILE and
-//   SSL_CERT_DIR (`root_unix.go`); `SetupCertificates` adds the `*.crt` of `~/.config/containers/certs.d/<host>/`,
+//   SSL_CERT_DIR (`root_unix.go`; checked: skopeo refuses a registry signed by a test CA with "x509: certificate
+//   signed by unknown authority", and serves it with SSL_CERT_FILE naming that CA); `SetupCertificates` adds the `*.crt` of `~/.config/containers/certs.d/<host>/`,
 //   `/etc/containers/certs.d/<host>/` or `/etc/docker/certs.d/<host>/` (host `docker.io` for Docker Hub) to that
 //   system pool, so detour's SSL_CERT_FILE bundle still counts. registries.conf (`pkg/sysregistriesv2`:
 //   `~/.config/containers/registries.conf` if it exists, else /etc/containers/registries.conf plus the .d
@@ -26,7 +27,9 @@
 // - A registry mirror serves the same `/v2/<name>/…` paths (Docker Hub's official images as `library/<name>`)
 //   with the same digests: DaoCloud/public-image-mirror README (docker.io → docker.m.daocloud.io, "all
 //   hash(sha256) match the source", blobs cached on third-party object storage, i.e. redirected there).
-//   Docker Hub redirects blob GETs to its CDN (production.cloudflare.docker.com) with a signed URL.
+//   Docker Hub redirects blob GETs to its storage hosts with a signed URL: production.cloudflare.docker.com,
+//   production.cloudfront.docker.com, docker-images-prod.<id>.r2.cloudflarestorage.com (Docker docs, "Allowlist
+//   for Docker Desktop", content/manuals/desktop/setup/allow-list.md, 2025); they get no rule here.
 //
 // Authentication, decided (see README "Container registries"): detour answers a target's 401 itself (the
 // route's `challenge`, src/challenge.ts) wherever that target got no credentials of the client's: it asks the
