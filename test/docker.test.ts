@@ -64,7 +64,7 @@ async function silentHub(w: World): Promise<{ auth: FakeServer; cdn: FakeServer 
 async function dockerHub(t: Test, w: World): Promise<{ registry: Registry; front: FakeServer; auth: FakeServer; tokens: TokenServer }> {
   const signer = await makeTestCa();
   t.teardown(() => signer.cleanup());
-  const tokens = tokenServer({ issuer: 'auth.docker.io', service: 'registry.docker.io', signer, users: { hubuser: 'hubpass' }, anonymous: true });
+  const tokens = tokenServer({ issuer: 'auth.docker.io', service: 'registry.docker.io', signer, users: { hubuser: 'hubpass' }, anonymous: true, pushers: ['hubuser'] });
   const registry = await startRegistry(join(w.tmp, 'hub'), {
     root: HUB_ROOT,
     tls: w.ca.issue(['registry-1.docker.io']),
@@ -274,6 +274,25 @@ t.test("a dead mirror: the client does Docker Hub's dance at the origin, and eve
   const hubTokens = bearerOf(hub.tokens);
   const atHub = authorizations(hub.front);
   t.ok(atHub.length > 0 && atHub.every((a) => hubTokens.has(a)), 'registry-1.docker.io received only tokens auth.docker.io issued');
+});
+
+t.test('a push to Docker Hub with -m docker=origin: the client logs in itself and its writes reach the origin with its token', { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  hubLogin(w);
+  const mirror = await w.https('docker.m.daocloud.io', answer(500, 'the mirror must not be asked\n'));
+  const hub = await dockerHub(t, w);
+  const app = makeImage(join(w.tmp, 'images'), 'acme/app', '1', 'pushed through detour\n');
+  const push = await w.detour(['-v', '-m', 'docker=origin', ...w.flags(), '--', 'skopeo', 'copy', `dir:${app.layout}`, 'docker://docker.io/acme/app:1']);
+  t.equal(push.code, 0, push.stderr);
+  t.match(push.stderr, /PUT https:\/\/registry-1\.docker\.io\/v2\/acme\/app\/manifests\/1 \[origin\] → origin 201/, 'the manifest was written to the origin');
+  t.ok(hub.tokens.issued.some((i) => i.user === 'hubuser' && i.scopes.some((s) => s === 'repository:acme/app:pull,push')), "the client got a push token with its own login");
+  const hubTokens = bearerOf(hub.tokens);
+  const writes = hub.front.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
+  t.ok(writes.length > 0 && writes.every((r) => hubTokens.has(String(r.headers.authorization))), "every write carried the client's own token");
+  t.equal(hub.registry.accessLog().filter((l) => l.startsWith('PUT /v2/acme/app/manifests/1 201')).length, 1, 'the real registry stored the manifest');
+  t.equal(mirror.connections(), 0, 'the mirror was not asked');
 });
 
 t.test("redirects: a mirror's own storage path comes back through detour; a storage host is followed through a tunnel; a team base URL under a path", { skip }, async (t) => {
