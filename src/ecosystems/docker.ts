@@ -40,7 +40,9 @@
 // to Docker Hub gets a token from auth.docker.io for Docker Hub alone. Docker Hub's own 401 to the ping reaches
 // the client (`clientLearns`): when the ping falls back (mirror down, `-m docker=origin`), the client does Docker
 // Hub's dance itself, with its own login, and its token goes to registry-1.docker.io, which detour forwards to
-// the origin only (never to a mirror: another host). Manifests and blobs are never altered (digests); a mirror's
+// the origin only (never to a mirror: another host). The price: while a mirror answers the ping, the client never
+// logs in, so pushes to Docker Hub and private repositories need `-m docker=origin` or `-d registry-1.docker.io`
+// (README). Manifests and blobs are never altered (digests); a mirror's
 // redirect to a path on its own host comes back through detour (canonical Location), one to a storage host is
 // followed through a tunnel.
 import type { CredentialChallenge, Ecosystem } from './types.js';
