@@ -10,7 +10,8 @@ export type FailureCode =
   | 'E_FIRST_BYTE_TIMEOUT' // connected, request sent, no response headers within --timeout
   | 'E_IDLE_TIMEOUT' // body stalled for longer than the idle timeout
   | 'E_UPSTREAM_PROXY' // the --upstream proxy refused or failed the CONNECT
-  | 'E_RESET'; // the target closed the connection before or during the response
+  | 'E_RESET' // the target closed the connection before or during the response
+  | 'E_AUTH'; // the target asked for a credential that detour could not obtain for it (challenge.ts)
 
 export class TargetError extends Error {
   override readonly name = 'TargetError';

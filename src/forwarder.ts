@@ -13,6 +13,7 @@ import { relay } from './relay.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type Route } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
 import { stripHopByHop, textAnswer } from './headers.js';
+import type { ChallengeCredentials } from './challenge.js';
 
 export interface PlannedTarget {
   readonly url: URL;
@@ -44,6 +45,8 @@ export interface ForwardPlan {
    */
   readonly exhaustedStatus?: number;
   readonly modifyResponse?: ModifyResponse;
+  /** 401s detour answers itself with a credential from the challenge's issuer (see answerChallenge). */
+  readonly challenge?: ChallengeCredentials;
 }
 
 export interface Timeouts {
@@ -182,6 +185,37 @@ async function attempt(...args: Parameters<typeof attemptOnce>): Promise<Outcome
   }
 }
 
+/**
+ * A 401 on a route whose module answers challenges (challenge.ts), from a target that got none of the client's
+ * credentials: detour obtains the credential from the issuer the challenge names and asks the same target
+ * again. A target on another host than the one the client asked never passes its 401 on: the client would
+ * answer the challenge with its credentials for the host it asked (a registry client sends them to the issuer
+ * the challenge names) and carry what it got back to the origin. Such a 401 becomes E_AUTH, a failure the chain
+ * treats like any other. The asked host's own 401 passes on where the client learns how to authenticate (the
+ * module says where: a registry's ping), when the client sent credentials, when its challenge is not one detour
+ * answers, and when detour's credential was refused too (a private repository).
+ */
+async function answerChallenge(
+  challenge: ChallengeCredentials,
+  first: Responded,
+  ...args: Parameters<typeof attemptOnce>
+): Promise<Outcome> {
+  const [req, t, ctx, body, client, originalHost] = args;
+  const crossHost = t.url.host !== originalHost;
+  if (!crossHost && (req.headers.authorization || challenge.clientLearns(t.url.pathname))) return first;
+  const refused = (o: Outcome, why: string): Outcome => {
+    if ('res' in o) drain(o.res, ctx.timeouts.idleMs);
+    return { error: new TargetError('E_AUTH', `${t.url.host} ${why}`), clock: o.clock };
+  };
+  const issuer = challenge.issuerFor(first.res, t.url);
+  if (!issuer || body.sent) return crossHost ? refused(first, 'answered 401 with a challenge detour cannot answer') : first;
+  drain(first.res, ctx.timeouts.idleMs);
+  const got = await challenge.obtain(issuer, t.url, t.authorization, { agents: ctx.agents, timeoutMs: ctx.timeouts.firstByteMs });
+  if ('error' in got) return { error: got.error, clock: first.clock };
+  const again = await attempt(req, { ...t, authorization: got.authorization }, ctx, body, client, originalHost);
+  return crossHost && 'res' in again && again.res.statusCode === 401 ? refused(again, `refused the credential from ${issuer.host} (HTTP 401)`) : again;
+}
+
 /** Reads a refused answer to its end so the socket can be reused; one that stalls is dropped instead. */
 function drain(res: http.IncomingMessage, ms: number): void {
   const timer = setTimeout(() => res.destroy(), ms);
@@ -286,6 +320,9 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
     if (last && 'res' in last && plan.exhaustedStatus !== undefined && isNotFound(last)) kept = keep(last, plan.targets[i - 1]!.label, ctx.timeouts.firstByteMs);
     else if (last && 'res' in last) drain(last.res, ctx.timeouts.idleMs); // its socket returns to the pool
     last = await attempt(req, t, ctx, body, client, plan.original.host);
+    if (plan.challenge && 'res' in last && last.res.statusCode === 401 && !client.gone) {
+      last = await answerChallenge(plan.challenge, last, req, t, ctx, body, client, plan.original.host);
+    }
     attempts.push(
       'error' in last
         ? { target: t.label, url: t.url.href, error: { code: last.error.code, message: last.error.message } }

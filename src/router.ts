@@ -84,6 +84,7 @@ export function decideRequest(routing: Routing, url: URL, method: string): Reque
       targets,
       ...(match.rule.exhaustedStatus !== undefined ? { exhaustedStatus: match.rule.exhaustedStatus } : {}),
       ...(match.rule.modifyResponse ? { modifyResponse: match.rule.modifyResponse } : {}),
+      ...(match.rule.challenge ? { challenge: match.rule.challenge } : {}),
     },
   };
 }

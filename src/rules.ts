@@ -6,6 +6,7 @@ import type { Separator } from './chain.js';
 import type { ModifyResponse } from './forwarder.js';
 import { metadataRewriter, type Replacement } from './metadata.js';
 import { withCanonicalHeaders } from './canonicalHeaders.js';
+import { ChallengeCredentials } from './challenge.js';
 
 export type { Separator } from './chain.js';
 
@@ -44,6 +45,8 @@ export interface Rule {
   readonly modifyResponse?: ModifyResponse;
   /** `detour check`: origin path to probe, and whether only a 2xx/3xx counts (presets) or any answer < 500 (raw). */
   readonly probe?: { readonly path: string; readonly strict: boolean };
+  /** 401s detour answers with a credential from the challenge's issuer (kept per run, per target host). */
+  readonly challenge?: ChallengeCredentials;
   /** Where the rule came from, for -v and `presets`: "go", "raw". */
   readonly source: string;
 }
@@ -240,6 +243,7 @@ function presetRules(preset: Preset, chainText: string, spec: string): Rule[] {
       ...(route.moduleOf ? { moduleOf: route.moduleOf } : {}),
       ...withMetadata(route, route.pathPrefix, pairs),
       ...(route.probe ? { probe: { path: route.probe, strict: true } } : {}),
+      ...(route.challenge ? { challenge: new ChallengeCredentials(route.challenge) } : {}),
     });
   }
   return rules;
@@ -280,6 +284,7 @@ function rawRule(spec: string, key: string, chainText: string): Rule {
     probe: { path: (pathPrefix || '') + (known?.probe && !pathPrefix ? known.probe : '/'), strict: false },
     ...(known?.moduleOf ? { moduleOf: known.moduleOf } : {}),
     ...(known ? withMetadata(known, pathPrefix, pairs) : {}),
+    ...(known?.challenge ? { challenge: new ChallengeCredentials(known.challenge) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 import { composer } from './composer.js';
 import { crates } from './crates.js';
 import { debian } from './debian.js';
+import { docker } from './docker.js';
 import { gems } from './gems.js';
 import { github } from './github.js';
 import { go } from './go.js';
@@ -12,7 +13,7 @@ import { npm } from './npm.js';
 import { pypi } from './pypi.js';
 import type { Ecosystem, EcosystemRun, Serves } from './types.js';
 
-export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer, debian, maven];
+export const ECOSYSTEMS: readonly Ecosystem[] = [go, npm, pypi, crates, hf, github, gems, composer, debian, maven, docker];
 
 /** Patterns the parent's environment sends direct, over every ecosystem (Go: GOPRIVATE, GONOPROXY). */
 export function inheritedDirect(parentEnv: NodeJS.ProcessEnv): string[] {

@@ -38,6 +38,22 @@ export interface PresetRoute {
   readonly canonicalHeaders?: readonly string[];
   /** `detour check`: the origin path a health probe asks for (under pathPrefix); absent: not probed. */
   readonly probe?: string;
+  /** A 401 detour answers itself, with a credential from the issuer the challenge names (absent: 401s pass on). */
+  readonly challenge?: CredentialChallenge;
+}
+
+/**
+ * How a target's 401 names where a credential is issued, and how the issuer's answer gives it (a container
+ * registry's bearer-token realm). detour asks the issuer and sends the request to that target again; the client
+ * never sees the challenge. Only where the target got no credentials of the client's (src/challenge.ts).
+ */
+export interface CredentialChallenge {
+  /** The issuer's URL (query included), from the 401's WWW-Authenticate values; undefined: not answered here. */
+  readonly issuerUrl: (wwwAuthenticate: readonly string[]) => URL | undefined;
+  /** From the issuer's 200 body, the Authorization value for the target and how long it may be used; undefined: none. */
+  readonly credential: (body: string) => { readonly authorization: string; readonly ttlMs: number } | undefined;
+  /** Paths where the client learns how the host it asked wants it to authenticate: that host's own 401 there reaches it. */
+  readonly clientLearns?: (path: string) => boolean;
 }
 
 /** The data part of an ecosystem: what `detour presets` lists and `-m NAME[=CHAIN]` turns into rules. */
