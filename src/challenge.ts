@@ -76,6 +76,11 @@ export class ChallengeCredentials {
 
   constructor(private readonly challenge: CredentialChallenge) {}
 
+  /** The module's line for a write refused for want of credentials (CredentialChallenge.refusedWriteHint). */
+  get refusedWriteHint(): string | undefined {
+    return this.challenge.refusedWriteHint;
+  }
+
   /** Is `path` where the client learns how the host it asked wants it to authenticate (a registry's /v2/ ping)? */
   clientLearns(path: string): boolean {
     return this.challenge.clientLearns?.(path) ?? false;

@@ -47,6 +47,8 @@ export interface ForwardPlan {
   readonly modifyResponse?: ModifyResponse;
   /** 401s detour answers itself with a credential from the challenge's issuer (see answerChallenge). */
   readonly challenge?: ChallengeCredentials;
+  /** A write to a host with such a rule: what the user should be told if it is refused for want of credentials. */
+  readonly refusedWriteHint?: string;
 }
 
 export interface Timeouts {
@@ -294,6 +296,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       ms: Date.now() - started,
       ...(error ? { error } : {}),
       ...(untried() ?? {}),
+      ...(plan.refusedWriteHint && status === 401 && !req.headers.authorization ? { hint: plan.refusedWriteHint } : {}),
       detail: {
         startedAt: started,
         httpVersion: req.httpVersion,

@@ -81,6 +81,8 @@ export interface ExchangeRecord {
   /** The chain's next target when it stopped before it after a failure: after ',' only a 404/410 moves on,
    *  and a request whose body was sent is not retried. Read by the warning line, not logged. */
   readonly untried?: { readonly target: string; readonly via?: ',' | '|' };
+  /** A line for the user about this answer (a write refused for want of credentials), warned once per run. */
+  readonly hint?: string;
 }
 
 /** Where a record goes besides the -v line and the log (the HAR writer). */
@@ -186,6 +188,7 @@ export class Reporter {
   private readonly failed: string[] = [];
   private readonly slowest: ExchangeRecord[] = [];
   private readonly broken = new Map<string, Broken>();
+  private readonly hinted = new Set<string>();
   private readonly paint: Palette;
   private readonly sinks: readonly RecordSink[];
   private readonly warn: WarnSink | undefined;
@@ -204,11 +207,15 @@ export class Reporter {
   record(raw: ExchangeRecord): void {
     const r: ExchangeRecord = { ...raw, url: redactUrl(raw.url), attempts: raw.attempts.map((a) => (a.url ? { ...a, url: redactUrl(a.url) } : a)) };
     for (const s of this.sinks) s.add(r);
-    const { detail, untried: _, ...brief } = r;
+    const { detail, untried: _, hint, ...brief } = r;
     this.count(brief);
     this.log?.info({ event: r.kind, ...brief, ...(detail ? { timings: detail.timings } : {}) }, `${r.method} ${r.url}`);
     if (this.verbose) this.stderr(formatLine(r, this.paint));
     this.noteBroken(r);
+    if (hint && !this.hinted.has(hint)) {
+      this.hinted.add(hint);
+      this.warn?.(`detour: warning: ${hostOf(r.url)} refused ${r.method} without credentials (HTTP 401): ${hint}`, { request: r.url, status: r.status });
+    }
   }
 
   /**

@@ -49,15 +49,16 @@ export function isRead(method: string, url: URL): boolean {
 }
 
 export function decideRequest(routing: Routing, url: URL, method: string): RequestDecision {
-  const unchanged = (route: 'origin' | 'direct'): RequestDecision => ({
+  const unchanged = (route: 'origin' | 'direct', refusedWriteHint?: string): RequestDecision => ({
     action: 'forward',
-    plan: { route, original: url, targets: [{ url, label: 'origin' }] },
+    plan: { route, original: url, targets: [{ url, label: 'origin' }], ...(refusedWriteHint ? { refusedWriteHint } : {}) },
   });
   const host = url.hostname.toLowerCase();
   if (routing.direct.matchesHost(host) || routing.direct.matchesPath(host + url.pathname)) return unchanged('direct');
 
   const match = matchRule(routing.rules, host, portOf(url), url.pathname + url.search);
-  if (!match || !isRead(method, url)) return unchanged('origin');
+  if (!match) return unchanged('origin');
+  if (!isRead(method, url)) return unchanged('origin', match.rule.challenge?.refusedWriteHint);
 
   let module: string | undefined;
   try {

@@ -295,6 +295,26 @@ t.test('a push to Docker Hub with -m docker=origin: the client logs in itself an
   t.equal(mirror.connections(), 0, 'the mirror was not asked');
 });
 
+t.test('a push while a mirror answers the ping: Docker Hub refuses it, and detour says once what to do', { skip }, async (t) => {
+  await seeded;
+  const w = await makeWorld(t);
+  client(w);
+  hubLogin(w);
+  const mirror = await startRegistry(join(w.tmp, 'mirror'), { root: MIRROR_ROOT, tls: w.ca.issue(['docker.m.daocloud.io']) });
+  t.teardown(() => mirror.stop());
+  w.map('docker.m.daocloud.io', mirror.port);
+  const hub = await dockerHub(t, w);
+  const app = makeImage(join(w.tmp, 'images'), 'acme/app', '1', 'refused through a mirror\n');
+  const push = await w.detour([...w.flags(), '--', 'skopeo', 'copy', `dir:${app.layout}`, 'docker://docker.io/acme/app:1']);
+  t.not(push.code, 0, 'the push fails: the client never logged in');
+  const hints = push.stderr.split('\n').filter((l) => l.startsWith('detour: warning: registry-1.docker.io refused'));
+  t.equal(hints.length, 1, `one warning, however many writes were refused: ${push.stderr}`);
+  t.match(hints[0], /refused (POST|PUT|PATCH|HEAD) without credentials \(HTTP 401\): .*-m docker=origin or -d registry-1\.docker\.io/);
+  t.ok(hub.front.requests.some((r) => r.method !== 'GET' && r.method !== 'HEAD' && !r.headers.authorization), 'the refused write reached Docker Hub without credentials');
+  t.equal(hub.registry.accessLog().filter((l) => l.startsWith('PUT /v2/acme/app/manifests/1 201')).length, 0, 'nothing was stored');
+  t.notOk(mirror.accessLog().some((l) => /^(PUT|POST|PATCH|DELETE) /.test(l)), 'no write reached the mirror');
+});
+
 t.test("redirects: a mirror's own storage path comes back through detour; a storage host is followed through a tunnel; a team base URL under a path", { skip }, async (t) => {
   await seeded;
   const w = await makeWorld(t);

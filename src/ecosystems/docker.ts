@@ -101,7 +101,12 @@ export function bearerToken(body: string): { authorization: string; ttlMs: numbe
 /** The ping, where containers/image (and go-containerregistry, Docker's own client) read the registry's challenges. */
 const isPing = (path: string) => path === '/v2/' || path === '/v2';
 
-const registryTokens: CredentialChallenge = { issuerUrl: tokenRequest, credential: bearerToken, clientLearns: isPing };
+const registryTokens: CredentialChallenge = {
+  issuerUrl: tokenRequest,
+  credential: bearerToken,
+  clientLearns: isPing,
+  refusedWriteHint: 'the mirror answered the registry ping, so the client never logged in; push with -m docker=origin or -d registry-1.docker.io',
+};
 
 export const docker: Ecosystem = {
   name: 'docker',

@@ -54,6 +54,11 @@ export interface CredentialChallenge {
   readonly credential: (body: string) => { readonly authorization: string; readonly ttlMs: number } | undefined;
   /** Paths where the client learns how the host it asked wants it to authenticate: that host's own 401 there reaches it. */
   readonly clientLearns?: (path: string) => boolean;
+  /**
+   * Told once, as a warning, when the host the client asked refuses a write (401) that carried no credentials
+   * of the client's: with a mirror answering where clients learn to authenticate, a client may never log in.
+   */
+  readonly refusedWriteHint?: string;
 }
 
 /** The data part of an ecosystem: what `detour presets` lists and `-m NAME[=CHAIN]` turns into rules. */
