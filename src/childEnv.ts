@@ -7,8 +7,8 @@ import { noProxyPattern, splitList, type DirectList } from './patterns.js';
 export interface ChildFacts {
   readonly proxyUrl: string;
   readonly caFile: string;
-  /** Per root-replacing variable, its bundle file (see trust.ts). */
-  readonly bundles: Readonly<Record<string, string>>;
+  /** Each trust variable and the file or directory it names (see trust.ts, writeTrustFiles). */
+  readonly trustVariables: Readonly<Record<string, string>>;
   readonly nodeExtraFile: string;
   /** wget's config file: the user's own, plus the bundle as `ca_certificate` (see trust.ts). */
   readonly wgetrc?: string;
@@ -64,8 +64,9 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
     // Variables that ADD to the default roots get the CA alone...
     NODE_EXTRA_CA_CERTS: f.nodeExtraFile,
     DENO_CERT: f.caFile,
-    // ...those that REPLACE the roots get a bundle: the roots they had, plus --upstream-ca, plus the CA.
-    ...f.bundles,
+    // ...those that REPLACE the roots get a bundle: the roots they had, plus --upstream-ca, plus the CA (or, for
+    // curl and git where a compiled-in CA directory already holds those roots, the CAs alone: trust.ts).
+    ...f.trustVariables,
     ...(f.wgetrc ? { WGETRC: f.wgetrc } : {}),
     DETOUR: '1',
     DETOUR_CA_FILE: f.caFile,

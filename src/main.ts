@@ -142,9 +142,9 @@ export async function runCommand(command: string, args: readonly string[], confi
   const env = childEnv(parentEnv, {
     proxyUrl,
     caFile: trust.caFile,
-    bundles: trust.bundles,
+    trustVariables: trust.variables,
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
-    wgetrc: writeWgetrc(runDir.path, parentEnv, trust.bundles.SSL_CERT_FILE),
+    wgetrc: writeWgetrc(runDir.path, parentEnv, trust.variables.SSL_CERT_FILE!),
     mirroredHosts: hosts,
     direct: config.direct,
     nodePreload: nodePreload(),

@@ -1,8 +1,10 @@
-// Trust material: the roots detour verifies targets with, and the two files the child gets.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// Trust material: the roots detour verifies targets with, and the trust files and directory the child gets.
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from './errors.js';
+import { gitRemoteHttps, hashedEntries, libcurlCompiledCa, type CompiledCa } from './libcurlCa.js';
+import { pemToDer, subjectHash } from './subjectHash.js';
 
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -40,7 +42,7 @@ export function outboundRoots(parentEnv: NodeJS.ProcessEnv, extra: readonly stri
   return [...byContent.values()].concat(extra);
 }
 
-/** Variables whose file REPLACES a tool's roots: each gets a bundle. */
+/** Variables whose file REPLACES a tool's roots: each gets the roots that tool would have used plus detour's. */
 export const REPLACING_VARIABLES = [
   'SSL_CERT_FILE',
   'CURL_CA_BUNDLE',
@@ -62,11 +64,25 @@ export interface TrustFiles {
   /** The run's CA alone: for variables that ADD to the default roots. */
   readonly caFile: string;
   /**
-   * For each variable that REPLACES the roots, its bundle: the roots that tool would have used (the
-   * parent's own file for that variable when it set one, else SSL_CERT_FILE or the system bundle), plus
-   * --upstream-ca, plus the run's CA. A corporate root given to one tool keeps working for it.
+   * Every trust variable the child gets and the file or directory it names. Most are a bundle: the roots that
+   * tool would have used (the parent's own file for that variable when it set one, else SSL_CERT_FILE or the
+   * system bundle), plus --upstream-ca, plus the run's CA, so a corporate root given to one tool keeps working
+   * for it. Two are cheaper where the facts allow (see writeTrustFiles): CURL_CA_BUNDLE and GIT_SSL_CAPATH.
    */
-  readonly bundles: Readonly<Record<(typeof REPLACING_VARIABLES)[number], string>>;
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/** What the libcurl of the child's `curl` and of git's HTTPS helper were built with (libcurlCa.ts). */
+export interface Libcurls {
+  readonly curl?: CompiledCa;
+  readonly git?: CompiledCa;
+}
+
+export function detectLibcurls(env: NodeJS.ProcessEnv): Libcurls {
+  const helper = gitRemoteHttps(env);
+  const curl = libcurlCompiledCa('curl', env);
+  const git = helper ? libcurlCompiledCa(helper, env) : undefined;
+  return { ...(curl ? { curl } : {}), ...(git ? { git } : {}) };
 }
 
 function readPem(file: string | undefined): string | undefined {
@@ -79,7 +95,78 @@ function readPem(file: string | undefined): string | undefined {
   }
 }
 
-export function writeTrustFiles(dir: string, caPem: string, parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): TrustFiles {
+/** The certificates of every file in the directories of an SSL_CERT_DIR value (`:`-separated, as OpenSSL and Go read it). */
+function readPemDirs(value: string): string {
+  const seen = new Set<string>();
+  for (const dir of value.split(':').filter(Boolean)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) for (const pem of readPem(join(dir, name))?.match(PEM_CERT) ?? []) seen.add(pem);
+  }
+  return [...seen].map((pem) => pem + '\n').join('');
+}
+
+/**
+ * Whether a CA directory holds the same roots as a bundle: as many c_rehash entries as the bundle has distinct
+ * certificates, and the subject hashes of four of them (first, last, two between) among the entries. Hashing
+ * all ~140 roots would cost ~15 ms at every start; both sides come from one generator on real systems
+ * (update-ca-certificates, `trust extract`), so a sample and the count catch a directory of something else.
+ */
+export function dirHoldsBundle(dir: string, bundlePem: string): boolean {
+  const entries = hashedEntries(dir);
+  const pems = [...new Set(bundlePem.match(PEM_CERT) ?? [])];
+  if (!entries || !pems.length || entries.size !== pems.length) return false;
+  const hashes = new Set([...entries].map((n) => n.slice(0, 8)));
+  const picks = [0, 1, 2, 3].map((k) => pems[Math.round((k * (pems.length - 1)) / 3)]!);
+  return picks.every((pem) => hashes.has(subjectHash(pemToDer(pem))));
+}
+
+/** Whether the parent's git configuration names a CA directory of its own (then GIT_SSL_CAPATH would hide it). */
+function gitNamesCaPath(parentEnv: NodeJS.ProcessEnv): boolean {
+  const home = parentEnv.HOME;
+  const xdg = parentEnv.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined);
+  const files = [
+    parentEnv.GIT_CONFIG_GLOBAL ?? (xdg ? join(xdg, 'git', 'config') : undefined),
+    parentEnv.GIT_CONFIG_GLOBAL ? undefined : home ? join(home, '.gitconfig') : undefined,
+    parentEnv.GIT_CONFIG_NOSYSTEM ? undefined : (parentEnv.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'),
+  ];
+  const texts = files.map((file) => {
+    try {
+      return file ? readFileSync(file, 'utf8') : '';
+    } catch {
+      return '';
+    }
+  });
+  const inEnv = Object.entries(parentEnv).filter(([k]) => /^GIT_CONFIG_(KEY_\d+|PARAMETERS)$/.test(k)).map(([, v]) => v ?? '');
+  return [...texts, ...inEnv].some((text) => /sslcapath/i.test(text));
+}
+
+/**
+ * The child's trust files, variable by variable (README, "What the child gets", has the table and the facts).
+ * Every REPLACING_VARIABLES entry gets a bundle (its roots + --upstream-ca + CA), except where a CA directory
+ * the client reads anyway already holds the roots:
+ * - CURL_CA_BUNDLE. With OpenSSL, libcurl builds a new certificate store for every connection and caches it
+ *   only when no CA directory is set (lib/vtls/openssl.c, Curl_ssl_setup_x509_store: `!conn_config->CApath`),
+ *   so with a compiled-in CA directory (Debian, Ubuntu) the whole CA file is parsed per connection: 30
+ *   connections took 643 ms with the bundle, 67 ms with a file of the CAs alone. curl gets that small file
+ *   when the roots it would have used are all in its libcurl's compiled-in CA directory (curlRoots), which it
+ *   keeps reading under CURL_CA_BUNDLE and searches by subject hash only when a chain needs a root.
+ * - GIT_SSL_CAPATH (added), when the CA directory git would read holds the same roots as its GIT_SSL_CAINFO
+ *   bundle: detour's own directory of the CAs instead. Debian's libcurl-gnutls has /etc/ssl/certs compiled in
+ *   and GnuTLS reads EVERY file of a CA directory for every connection (432 certificates here: each root, its
+ *   hash link and the bundle), on top of the bundle's 145.
+ */
+export function writeTrustFiles(
+  dir: string,
+  caPem: string,
+  parentEnv: NodeJS.ProcessEnv,
+  extra: readonly string[],
+  libcurls: Libcurls = detectLibcurls(parentEnv),
+): TrustFiles {
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, caPem, { mode: 0o644 });
   const tail = extra.join('') + caPem;
@@ -102,9 +189,81 @@ export function writeTrustFiles(dir: string, caPem: string, parentEnv: NodeJS.Pr
     return rootsOf.get(file);
   };
   const defaultRoots = parentRootsPem(parentEnv, rootsIn);
-  const bundles = {} as Record<(typeof REPLACING_VARIABLES)[number], string>;
-  for (const name of REPLACING_VARIABLES) bundles[name] = bundleWith(rootsIn(parentEnv[name]) ?? defaultRoots);
-  return { caFile, bundles };
+  const variables: Record<string, string> = {};
+  const { curl, git } = libcurls;
+  const forCurl = curlRoots(parentEnv, curl, rootsIn);
+  for (const name of REPLACING_VARIABLES) {
+    if (name === 'CURL_CA_BUNDLE' && forCurl) variables[name] = forCurl === 'compiled-dir' ? writeTail(dir, caFile, extra, tail) : bundleWith(forCurl);
+    else variables[name] = bundleWith(rootsIn(parentEnv[name]) ?? defaultRoots);
+  }
+  const gitRoots = rootsIn(parentEnv.GIT_SSL_CAINFO) ?? defaultRoots;
+  const gitDir = parentEnv.GIT_SSL_CAPATH || git?.dir;
+  if (gitDir && dirHoldsBundle(gitDir, gitRoots) && !gitNamesCaPath(parentEnv)) {
+    variables.GIT_SSL_CAPATH = writeCaDir(join(dir, 'certs'), tail);
+  }
+  return { caFile, variables };
+}
+
+/** The run's CAs alone: --upstream-ca and the CA (ca.pem itself when there is no --upstream-ca). */
+function writeTail(dir: string, caFile: string, extra: readonly string[], tail: string): string {
+  if (!extra.length) return caFile;
+  const file = join(dir, 'cas.pem');
+  writeFileSync(file, tail, { mode: 0o644 });
+  return file;
+}
+
+function samePath(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The roots the curl tool would have used in the parent, as the text of a bundle; or 'compiled-dir' when its
+ * libcurl's compiled-in CA directory (which it keeps reading under CURL_CA_BUNDLE) holds all of them; or
+ * undefined when unknown (the caller keeps the default bundle). The tool reads CURL_CA_BUNDLE, else
+ * SSL_CERT_DIR as its CA directory and, from 8.3.0 on, SSL_CERT_FILE with it (7.x: one or the other), else
+ * the compiled-in file (src/tool_operate.c); every version is covered by taking all that may apply.
+ */
+function curlRoots(
+  parentEnv: NodeJS.ProcessEnv,
+  compiled: CompiledCa | undefined,
+  read: (file: string | undefined) => string | undefined,
+): string | 'compiled-dir' | undefined {
+  const own = parentEnv.CURL_CA_BUNDLE;
+  const files = own ? [own] : [parentEnv.SSL_CERT_FILE, parentEnv.SSL_CERT_DIR || !parentEnv.SSL_CERT_FILE ? compiled?.file : undefined];
+  const fileList = [...new Set(files.filter((f): f is string => !!f))];
+  const dirs = own ? [] : (parentEnv.SSL_CERT_DIR ?? '').split(':').filter(Boolean);
+  const compiledDir = compiled?.dir;
+  if (
+    compiledDir &&
+    fileList.every((f) => samePath(f, compiled.file)) &&
+    dirs.every((d) => samePath(d, compiledDir)) &&
+    (!compiled.file || dirHoldsBundle(compiledDir, read(compiled.file) ?? ''))
+  ) {
+    return 'compiled-dir';
+  }
+  const fileRoots = [...new Set(fileList.map(read).filter((p): p is string => !!p))].join('');
+  // A parent CA directory other than the compiled-in one is lost under CURL_CA_BUNDLE: its certificates go in
+  // the bundle (unless it holds the file's roots anyway, as SSL_CERT_DIR=/etc/ssl/certs does on Debian).
+  const dirRoots = dirs.filter((d) => !samePath(d, compiledDir) && !dirHoldsBundle(d, fileRoots)).map(readPemDirs).join('');
+  return fileRoots || dirRoots ? fileRoots + dirRoots : undefined;
+}
+
+/** A CA directory as c_rehash lays it out: each certificate in `<subject hash>.<n>`. */
+export function writeCaDir(path: string, pem: string): string {
+  mkdirSync(path, { mode: 0o755 });
+  const used = new Map<string, number>();
+  for (const cert of pem.match(PEM_CERT) ?? []) {
+    const hash = subjectHash(pemToDer(cert));
+    const n = used.get(hash) ?? 0;
+    used.set(hash, n + 1);
+    writeFileSync(join(path, `${hash}.${n}`), cert + '\n', { mode: 0o644 });
+  }
+  return path;
 }
 
 /**
