@@ -292,7 +292,9 @@ t.test('the child environment: proxy, NO_PROXY, git, Go, trust files, markers', 
   const bundle = env.SSL_CERT_FILE!;
   const runDir = env.DETOUR_CA_FILE!.slice(0, env.DETOUR_CA_FILE!.lastIndexOf('/'));
   t.ok(bundle.startsWith(runDir + '/'), 'the bundle lives in the run folder');
-  for (const k of ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'PIP_CERT', 'CARGO_HTTP_CAINFO', 'AWS_CA_BUNDLE', 'npm_config_cafile']) {
+  // CURL_CA_BUNDLE is the CA alone where curl's compiled-in CA directory holds the roots (test/trust.test.ts).
+  t.ok([bundle, env.DETOUR_CA_FILE].includes(env.CURL_CA_BUNDLE), 'CURL_CA_BUNDLE is the bundle or the CA alone');
+  for (const k of ['SSL_CERT_FILE', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'PIP_CERT', 'CARGO_HTTP_CAINFO', 'AWS_CA_BUNDLE', 'npm_config_cafile']) {
     t.equal(env[k], bundle, `${k} is the one bundle`);
   }
   t.not(bundle, env.DETOUR_CA_FILE, 'the bundle is not the CA-only file');
