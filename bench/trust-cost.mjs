@@ -10,16 +10,26 @@
 // connection; a CA directory is looked up by subject hash, one small file when a chain needs it.
 // Also prints curl's compiled-in CA file and directory (`curl -v`). Loopback only; removes its files at exit.
 //
-//   node bench/trust-cost.mjs [connections] [repeats]
+// Then the child's layout as detour gives it: curl run UNDER detour (the N connections to a tunneled host, timed
+// inside the child) and git (G `git ls-remote` runs, one connection each), for each --detour CLI given
+// (default: this checkout's dist/cli.js), interleaved run by run, so two builds compare on one loaded machine:
+//
+//   node bench/trust-cost.mjs [connections] [repeats] [--detour other/dist/cli.js --detour dist/cli.js] [--git G]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const CONNECTIONS = Number(process.argv[2]) || 30;
-const REPEATS = Number(process.argv[3]) || 5;
+const argv = process.argv.slice(2);
+const flag = (name) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]] : []));
+const positional = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
+const CONNECTIONS = Number(positional[0]) || 30;
+const REPEATS = Number(positional[1]) || 5;
+const GIT_RUNS = Number(flag('--git')[0]) || 10;
+const DETOURS = flag('--detour').length ? flag('--detour') : [fileURLToPath(new URL('../dist/cli.js', import.meta.url))];
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const work = mkdtempSync(join(tmpdir(), 'detour-trust-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -110,10 +120,50 @@ for (const [, host, env, extra] of layouts) used.push(await caPaths(host, env, e
 const without = await curlRun('public.bench.test', { CURL_CA_BUNDLE: caOnly }).then(() => 'verified (unexpected)', (e) => (/exited 60/.test(e.message) ? 'refused (curl 60), as it should be' : e.message));
 const fileIgnored = await curlRun('registry.bench.test', { SSL_CERT_FILE: caOnly, SSL_CERT_DIR: caDir }).then(() => 'verified', (e) => (/exited 60/.test(e.message) ? 'refused (curl 60): SSL_CERT_FILE was ignored' : e.message));
 const curlVersion = execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+
+// The child's layout: curl and git under each detour build. registry.bench.test has no rule (a blind tunnel); its
+// CA is given as --upstream-ca, as a team's root would be, so it is in every trust file detour writes.
+const cfgFile = join(work, 'registry.bench.test.cfg');
+const childScript = [
+  `s=$(date +%s%N); curl -sS --fail -K '${cfgFile}'; e=$(date +%s%N); echo "curl $(( (e - s) / 1000 ))"`,
+  `s=$(date +%s%N); i=0; while [ $i -lt ${GIT_RUNS} ]; do git ls-remote https://registry.bench.test/x.git >/dev/null 2>&1; i=$((i + 1)); done; e=$(date +%s%N); echo "git $(( (e - s) / 1000 ))"`,
+  'curl -sS -v -o /dev/null https://registry.bench.test/ 2>&1 | grep -E "CAfile|CApath" | tr -d "*" | tr -s " " | tr "\\n" " "; echo',
+  'GIT_CURL_VERBOSE=1 git ls-remote https://registry.bench.test/x.git 2>&1 | grep -o "found [0-9]* certificates in [^ ]*" | tr "\\n" " "; echo',
+].join('\n');
+function underDetour(cli) {
+  const before = connections;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, '--no-upstream', '-m', 'npm', `--connect-to=registry.bench.test:443:127.0.0.1:${port}`, `--upstream-ca=${detourCa}`, '--', 'sh', '-c', childScript],
+      { env: { PATH: process.env.PATH, HOME: work, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const limit = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('close', (status) => {
+      clearTimeout(limit);
+      const lines = out.trim().split('\n');
+      const us = (name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+      const made = connections - before;
+      if (status !== 0 || !(us('curl') > 0) || made < CONNECTIONS + GIT_RUNS + 2) reject(new Error(`${cli}: status ${status}, ${made} connections: ${out}`));
+      else resolve({ curlMs: us('curl') / 1000, gitMs: us('git') / 1000, files: lines.slice(-2) });
+    });
+  });
+}
+const child = DETOURS.map(() => ({ curl: [], git: [], files: [] }));
+load.push(loadavg()[0]);
+for (let r = 0; r < REPEATS; r++) {
+  for (const [i, cli] of DETOURS.entries()) {
+    const { curlMs, gitMs, files } = await underDetour(cli);
+    child[i].curl.push(curlMs);
+    child[i].git.push(gitMs);
+    child[i].files = files;
+  }
+}
+load.push(loadavg()[0]);
 server.close();
 
 const systemCount = (readFileSync(SYSTEM_BUNDLE, 'utf8').match(/BEGIN CERTIFICATE/g) ?? []).length;
-const scrub = (text) => text.replaceAll(work, '<tmp>');
+const scrub = (text) => text.replaceAll(work, '<tmp>').replace(/\/tmp\/detour-\w+/g, '<run>');
 console.log(`${CONNECTIONS} new TLS connections from one curl process, median of ${REPEATS}; ${curlVersion.split(' ').slice(0, 5).join(' ')}`);
 for (const [i, [name]] of layouts.entries()) {
   const m = median(times[i]);
@@ -122,5 +172,17 @@ for (const [i, [name]] of layouts.entries()) {
 console.log(`  system bundle: ${SYSTEM_BUNDLE}, ${systemCount} certificates`);
 console.log(`  public host, CA-only CURL_CA_BUNDLE, no CA directory holding its CA: ${without}`);
 console.log(`  registry host, SSL_CERT_FILE = CA only + SSL_CERT_DIR without the CA: ${fileIgnored}`);
+console.log(`Under detour (the child's trust files), median of ${REPEATS}, runs interleaved:`);
+for (const [i, cli] of DETOURS.entries()) {
+  const c = median(child[i].curl);
+  const g = median(child[i].git);
+  console.log(`  ${cli.replace(/\/dist\/cli\.js$/, '')}: curl ${CONNECTIONS} connections ${c.toFixed(0)} ms (${(c / CONNECTIONS).toFixed(1)} a connection); git ${GIT_RUNS} × ls-remote ${g.toFixed(0)} ms (${(g / GIT_RUNS).toFixed(1)} a run)`);
+  console.log(`    curl: ${scrub(child[i].files[0] ?? '')}`);
+  console.log(`    git:  ${scrub(child[i].files[1] ?? '')}`);
+}
+if (DETOURS.length === 2) {
+  const ratio = (k) => median(child[0][k]) / median(child[1][k]);
+  console.log(`  first / second: curl ${ratio('curl').toFixed(2)}×, git ${ratio('git').toFixed(2)}×`);
+}
 console.log(`  1-min load average ${load.map((l) => l.toFixed(1)).join(' → ')}${Math.max(...load) > 1.5 ? ' (loaded machine: figures provisional)' : ''}`);
 process.exit(0);
