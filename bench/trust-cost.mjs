@@ -125,7 +125,8 @@ const curlVersion = execFileSync('curl', ['--version'], { encoding: 'utf8' }).sp
 // CA is given as --upstream-ca, as a team's root would be, so it is in every trust file detour writes.
 const cfgFile = join(work, 'registry.bench.test.cfg');
 const childScript = [
-  `s=$(date +%s%N); curl -sS --fail -K '${cfgFile}'; e=$(date +%s%N); echo "curl $(( (e - s) / 1000 ))"`,
+  // bash's `time` (TIMEFORMAT): curl's own CPU seconds, less sensitive than wall time to a loaded machine
+  `s=$(date +%s%N); { TIMEFORMAT='%U %S'; time curl -sS --fail -K '${cfgFile}'; } 2>cpu; e=$(date +%s%N); echo "curl $(( (e - s) / 1000 )) $(cat cpu)"`,
   `s=$(date +%s%N); i=0; while [ $i -lt ${GIT_RUNS} ]; do git ls-remote https://registry.bench.test/x.git >/dev/null 2>&1; i=$((i + 1)); done; e=$(date +%s%N); echo "git $(( (e - s) / 1000 ))"`,
   'curl -sS -v -o /dev/null https://registry.bench.test/ 2>&1 | grep -E "CAfile|CApath" | tr -d "*" | tr -s " " | tr "\\n" " "; echo',
   'GIT_CURL_VERBOSE=1 git ls-remote https://registry.bench.test/x.git 2>&1 | grep -o "found [0-9]* certificates in [^ ]*" | tr "\\n" " "; echo',
@@ -133,7 +134,7 @@ const childScript = [
 function underDetour(cli) {
   const before = connections;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, '--no-upstream', '-m', 'npm', `--connect-to=registry.bench.test:443:127.0.0.1:${port}`, `--upstream-ca=${detourCa}`, '--', 'sh', '-c', childScript],
+    const child = spawn(process.execPath, [cli, '--no-upstream', '-m', 'npm', `--connect-to=registry.bench.test:443:127.0.0.1:${port}`, `--upstream-ca=${detourCa}`, '--', 'bash', '-c', childScript],
       { env: { PATH: process.env.PATH, HOME: work, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
@@ -144,17 +145,19 @@ function underDetour(cli) {
       const lines = out.trim().split('\n');
       const us = (name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
       const made = connections - before;
+      const cpu = (lines.find((l) => l.startsWith('curl ')) ?? '').split(' ').slice(2).map(Number);
       if (status !== 0 || !(us('curl') > 0) || made < CONNECTIONS + GIT_RUNS + 2) reject(new Error(`${cli}: status ${status}, ${made} connections: ${out}`));
-      else resolve({ curlMs: us('curl') / 1000, gitMs: us('git') / 1000, files: lines.slice(-2) });
+      else resolve({ curlMs: us('curl') / 1000, curlCpuMs: ((cpu[0] ?? NaN) + (cpu[1] ?? NaN)) * 1000, gitMs: us('git') / 1000, files: lines.slice(-2) });
     });
   });
 }
-const child = DETOURS.map(() => ({ curl: [], git: [], files: [] }));
+const child = DETOURS.map(() => ({ curl: [], curlCpu: [], git: [], files: [] }));
 load.push(loadavg()[0]);
 for (let r = 0; r < REPEATS; r++) {
   for (const [i, cli] of DETOURS.entries()) {
-    const { curlMs, gitMs, files } = await underDetour(cli);
+    const { curlMs, curlCpuMs, gitMs, files } = await underDetour(cli);
     child[i].curl.push(curlMs);
+    child[i].curlCpu.push(curlCpuMs);
     child[i].git.push(gitMs);
     child[i].files = files;
   }
@@ -176,13 +179,13 @@ console.log(`Under detour (the child's trust files), median of ${REPEATS}, runs 
 for (const [i, cli] of DETOURS.entries()) {
   const c = median(child[i].curl);
   const g = median(child[i].git);
-  console.log(`  ${cli.replace(/\/dist\/cli\.js$/, '')}: curl ${CONNECTIONS} connections ${c.toFixed(0)} ms (${(c / CONNECTIONS).toFixed(1)} a connection); git ${GIT_RUNS} × ls-remote ${g.toFixed(0)} ms (${(g / GIT_RUNS).toFixed(1)} a run)`);
+  console.log(`  ${cli.replace(/\/dist\/cli\.js$/, '')}: curl ${CONNECTIONS} connections ${c.toFixed(0)} ms (${(c / CONNECTIONS).toFixed(1)} a connection, CPU ${median(child[i].curlCpu).toFixed(0)} ms); git ${GIT_RUNS} × ls-remote ${g.toFixed(0)} ms (${(g / GIT_RUNS).toFixed(1)} a run)`);
   console.log(`    curl: ${scrub(child[i].files[0] ?? '')}`);
   console.log(`    git:  ${scrub(child[i].files[1] ?? '')}`);
 }
 if (DETOURS.length === 2) {
   const ratio = (k) => median(child[0][k]) / median(child[1][k]);
-  console.log(`  first / second: curl ${ratio('curl').toFixed(2)}×, git ${ratio('git').toFixed(2)}×`);
+  console.log(`  first / second: curl ${ratio('curl').toFixed(2)}× (CPU ${ratio('curlCpu').toFixed(2)}×), git ${ratio('git').toFixed(2)}×`);
 }
 console.log(`  1-min load average ${load.map((l) => l.toFixed(1)).join(' → ')}${Math.max(...load) > 1.5 ? ' (loaded machine: figures provisional)' : ''}`);
 process.exit(0);
