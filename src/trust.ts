@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from './errors.js';
 import { gitRemoteHttps, hashedEntries, libcurlCompiledCa, type CompiledCa } from './libcurlCa.js';
-import { pemToDer, subjectHash } from './subjectHash.js';
 
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+const BEGIN = '-----BEGIN CERTIFICATE-----';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /** The roots the child would have used: the parent's SSL_CERT_FILE, else the system bundle, else Node's. */
@@ -111,18 +111,30 @@ function readPemDirs(value: string): string {
 }
 
 /**
- * Whether a CA directory holds the same roots as a bundle: as many c_rehash entries as the bundle has distinct
- * certificates, and the subject hashes of four of them (first, last, two between) among the entries. Hashing
- * all ~140 roots would cost ~15 ms at every start; both sides come from one generator on real systems
- * (update-ca-certificates, `trust extract`), so a sample and the count catch a directory of something else.
+ * Whether a CA directory holds the same roots as a bundle: as many c_rehash entries (`<hash>.<n>`) as the
+ * bundle has certificates, and three of the entries (first, middle, last by name) found in the bundle word for
+ * word. Both come from one generator on real systems (update-ca-certificates, `trust extract`), so the count
+ * and a sample catch a directory of something else; a mismatch (or a bundle listing a root twice) only keeps
+ * the safe layout. Checking every root would read ~140 files at each start.
  */
+const holdsMemo = new Map<string, boolean>();
 export function dirHoldsBundle(dir: string, bundlePem: string): boolean {
-  const entries = hashedEntries(dir);
-  const pems = [...new Set(bundlePem.match(PEM_CERT) ?? [])];
-  if (!entries || !pems.length || entries.size !== pems.length) return false;
-  const hashes = new Set([...entries].map((n) => n.slice(0, 8)));
-  const picks = [0, 1, 2, 3].map((k) => pems[Math.round((k * (pems.length - 1)) / 3)]!);
-  return picks.every((pem) => hashes.has(subjectHash(pemToDer(pem))));
+  const key = `${dir}\0${bundlePem.length}\0${bundlePem.slice(-200)}`;
+  let holds = holdsMemo.get(key);
+  if (holds === undefined) {
+    const entries = [...(hashedEntries(dir) ?? [])].sort();
+    let count = 0;
+    for (let at = bundlePem.indexOf(BEGIN); at >= 0; at = bundlePem.indexOf(BEGIN, at + 1)) count++;
+    holds =
+      entries.length > 0 &&
+      entries.length === count &&
+      [0, entries.length >> 1, entries.length - 1].every((k) => {
+        const pem = readPem(join(dir, entries[k]!))?.match(PEM_CERT)?.[0];
+        return !!pem && bundlePem.includes(pem);
+      });
+    holdsMemo.set(key, holds);
+  }
+  return holds;
 }
 
 /** Whether the parent's git configuration names a CA directory of its own (then GIT_SSL_CAPATH would hide it). */
@@ -156,7 +168,7 @@ function gitNamesCaPath(parentEnv: NodeJS.ProcessEnv): boolean {
  *   when the roots it would have used are all in its libcurl's compiled-in CA directory (curlRoots), which it
  *   keeps reading under CURL_CA_BUNDLE and searches by subject hash only when a chain needs a root.
  * - GIT_SSL_CAPATH (added), when the CA directory git would read holds the same roots as its GIT_SSL_CAINFO
- *   bundle: detour's own directory of the CAs instead. Debian's libcurl-gnutls has /etc/ssl/certs compiled in
+ *   bundle: an empty directory of detour's instead. Debian's libcurl-gnutls has /etc/ssl/certs compiled in
  *   and GnuTLS reads EVERY file of a CA directory for every connection (432 certificates here: each root, its
  *   hash link and the bundle), on top of the bundle's 145.
  */
@@ -199,7 +211,7 @@ export function writeTrustFiles(
   const gitRoots = rootsIn(parentEnv.GIT_SSL_CAINFO) ?? defaultRoots;
   const gitDir = parentEnv.GIT_SSL_CAPATH || git?.dir;
   if (gitDir && dirHoldsBundle(gitDir, gitRoots) && !gitNamesCaPath(parentEnv)) {
-    variables.GIT_SSL_CAPATH = writeCaDir(join(dir, 'certs'), tail);
+    variables.GIT_SSL_CAPATH = writeCaDir(join(dir, 'no-ca-dir'));
   }
   return { caFile, variables };
 }
@@ -253,16 +265,13 @@ function curlRoots(
   return fileRoots || dirRoots ? fileRoots + dirRoots : undefined;
 }
 
-/** A CA directory as c_rehash lays it out: each certificate in `<subject hash>.<n>`. */
-export function writeCaDir(path: string, pem: string): string {
+/**
+ * detour's CA directory for git: empty. It only stands in for the compiled-in one, whose roots git's bundle
+ * holds, and the run's CAs are in that bundle too. GnuTLS reads every file of a CA directory for each
+ * connection: an empty one costs nothing.
+ */
+function writeCaDir(path: string): string {
   mkdirSync(path, { mode: 0o755 });
-  const used = new Map<string, number>();
-  for (const cert of pem.match(PEM_CERT) ?? []) {
-    const hash = subjectHash(pemToDer(cert));
-    const n = used.get(hash) ?? 0;
-    used.set(hash, n + 1);
-    writeFileSync(join(path, `${hash}.${n}`), cert + '\n', { mode: 0o644 });
-  }
   return path;
 }
 
