@@ -126,7 +126,7 @@ const curlVersion = execFileSync('curl', ['--version'], { encoding: 'utf8' }).sp
 const cfgFile = join(work, 'registry.bench.test.cfg');
 const childScript = [
   // bash's `time` (TIMEFORMAT): curl's own CPU seconds, less sensitive than wall time to a loaded machine
-  `s=$(date +%s%N); { TIMEFORMAT='%U %S'; time curl -sS --fail -K '${cfgFile}'; } 2>cpu; e=$(date +%s%N); echo "curl $(( (e - s) / 1000 )) $(cat cpu)"`,
+  `s=$(date +%s%N); { TIMEFORMAT='%U %S'; time curl -sS --fail -K '${cfgFile}'; } 2>'${work}/cpu'; e=$(date +%s%N); echo "curl $(( (e - s) / 1000 )) $(cat '${work}/cpu')"`,
   `s=$(date +%s%N); i=0; while [ $i -lt ${GIT_RUNS} ]; do git ls-remote https://registry.bench.test/x.git >/dev/null 2>&1; i=$((i + 1)); done; e=$(date +%s%N); echo "git $(( (e - s) / 1000 ))"`,
   'curl -sS -v -o /dev/null https://registry.bench.test/ 2>&1 | grep -E "CAfile|CApath" | tr -d "*" | tr -s " " | tr "\\n" " "; echo',
   'GIT_CURL_VERBOSE=1 git ls-remote https://registry.bench.test/x.git 2>&1 | grep -o "found [0-9]* certificates in [^ ]*" | tr "\\n" " "; echo',
