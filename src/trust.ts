@@ -117,10 +117,11 @@ function readPemDirs(value: string): string {
  * and a sample catch a directory of something else; a mismatch (or a bundle listing a root twice) only keeps
  * the safe layout. Checking every root would read ~140 files at each start.
  */
-const holdsMemo = new Map<string, boolean>();
+const holdsMemo = new Map<string, Map<string, boolean>>(); // dir → bundle text → answer (curl and git ask alike)
 export function dirHoldsBundle(dir: string, bundlePem: string): boolean {
-  const key = `${dir}\0${bundlePem.length}\0${bundlePem.slice(-200)}`;
-  let holds = holdsMemo.get(key);
+  let byText = holdsMemo.get(dir);
+  if (!byText) holdsMemo.set(dir, (byText = new Map()));
+  let holds = byText.get(bundlePem);
   if (holds === undefined) {
     const entries = [...(hashedEntries(dir) ?? [])].sort();
     let count = 0;
@@ -132,7 +133,7 @@ export function dirHoldsBundle(dir: string, bundlePem: string): boolean {
         const pem = readPem(join(dir, entries[k]!))?.match(PEM_CERT)?.[0];
         return !!pem && bundlePem.includes(pem);
       });
-    holdsMemo.set(key, holds);
+    byText.set(bundlePem, holds);
   }
   return holds;
 }
