@@ -69,7 +69,7 @@ export interface TrustFiles {
    * system bundle), plus --upstream-ca, plus the run's CA, so a corporate root given to one tool keeps working
    * for it. Two are cheaper where the facts allow (see writeTrustFiles): CURL_CA_BUNDLE and GIT_SSL_CAPATH.
    */
-  readonly variables: Readonly<Record<string, string>>;
+  readonly variables: Readonly<Record<(typeof REPLACING_VARIABLES)[number], string> & { GIT_SSL_CAPATH?: string }>;
 }
 
 /** What the libcurl of the child's `curl` and of git's HTTPS helper were built with (libcurlCa.ts). */
@@ -202,7 +202,7 @@ export function writeTrustFiles(
     return rootsOf.get(file);
   };
   const defaultRoots = parentRootsPem(parentEnv, rootsIn);
-  const variables: Record<string, string> = {};
+  const variables = {} as Record<(typeof REPLACING_VARIABLES)[number], string> & { GIT_SSL_CAPATH?: string };
   const { curl, git } = libcurls;
   const forCurl = curlRoots(parentEnv, curl, rootsIn);
   for (const name of REPLACING_VARIABLES) {
