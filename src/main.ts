@@ -152,6 +152,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     endpointRoot: `http://127.0.0.1:${proxy.port}/${token}`,
     ecosystemFiles: writeEcosystemFiles(runDir.path, ecosystems, parentEnv, {
       bundle: trust.variables.SSL_CERT_FILE,
+      extraRoots: config.extraRoots.join('') + ca.certPem,
       proxyUrl,
       noProxy: childNoProxy(parentEnv, hosts),
     }),

@@ -1,17 +1,20 @@
 // Maven (Debian's mvn 3.8.7 on OpenJDK 17) through the maven preset: `mvn -B dependency:resolve` in a project
 // generated here, against stand-ins of the mirror (maven.aliyun.com/repository/public), the origins
 // (repo.maven.apache.org, repo1.maven.org) and a team's Nexus. Maven reads no proxy or CA variable: it gets
-// detour's proxy from a global settings.xml and detour's CA from a PKCS#12 trust store, both in detour's run
-// folder (src/ecosystems/maven.ts). Every name is mapped, any other to a dead port: nothing leaves the machine.
+// detour's proxy from a global settings.xml and detour's CA from a trust store (the JVM's JKS cacerts with
+// detour's roots appended, else a PKCS#12), both in detour's run folder (src/ecosystems/maven.ts). Every name is mapped, any other to a dead port: nothing leaves the machine.
 // The user's side is what a user would have: ~/.m2 (user.home) and the local repository set in MAVEN_OPTS.
 import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { answer, makeWorld, needs, type World } from './fixtures/detour.js';
 import type { FakeServer } from './fixtures/servers.js';
-import { tempDir } from './fixtures/run.js';
+import { run, tempDir } from './fixtures/run.js';
+import { makeTestCa } from './fixtures/tls.js';
 import { artifactPath, buildMojo, LIB, repositoryFiles, repositoryHandler, writeProject } from './fixtures/mavenRepo.js';
-import { nonProxyHosts, withProxies } from '../src/ecosystems/maven.js';
+import { defaultTrustStore, javaCommand, nonProxyHosts, withProxies } from '../src/ecosystems/maven.js';
+import { jksOwnAliases, jksTrustStore, pemCertificates } from '../src/ecosystems/javaTrustStore.js';
 
 const skip = needs('mvn', 'java');
 
@@ -55,11 +58,11 @@ interface MavenRun {
 
 /** `detour [args] -- mvn -B dependency:resolve` in a fresh project, with the user's ~/.m2 and local repository
  * in the test's folders (the JVM takes user.home from the password file, not HOME: set like a user would). */
-async function resolve(w: World, args: string[]): Promise<MavenRun> {
+async function resolve(w: World, args: string[], opts = ''): Promise<MavenRun> {
   const project = join(w.work, 'app');
   writeProject(project);
   const repo = join(w.tmp, 'm2-repository');
-  const env = { MAVEN_OPTS: `-Duser.home=${w.home} -Dmaven.repo.local=${repo}` };
+  const env = { MAVEN_OPTS: `-Duser.home=${w.home} -Dmaven.repo.local=${repo}${opts}` };
   const r = await w.detour([...(await hermetic(w)), ...args, '--', 'mvn', '-B', 'dependency:resolve'], { env, cwd: project, timeoutMs: 120_000 });
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, repo };
 }
@@ -142,7 +145,8 @@ t.test("the user's own mirror in ~/.m2/settings.xml keeps working (a blind tunne
 `,
   );
 
-  const r = await resolve(w, []);
+  // A password for the default trust store, as corporate MAVEN_OPTS often carry: detour's store still loads.
+  const r = await resolve(w, [], ' -Djavax.net.ssl.trustStorePassword=changeit');
   resolvedLib(t, r);
   t.ok(paths(corp).includes(`/repository/central/${LIB_JAR}`), "the user's mirror served the jar");
   t.equal(aliyun.requests.length + origin.requests.length, 0, 'detour sent nothing elsewhere');
@@ -164,8 +168,11 @@ t.test("the child's MAVEN_OPTS: the user's first, then paths only; settings keep
   const r = await w.detour([...w.flags(), '--', 'sh', '-c', script], { env: { MAVEN_OPTS: '-Xmx256m -Dmine=1' } });
   t.equal(r.code, 0, r.stderr);
   const [opts, mode, count, password, logging, blocker] = r.stdout.trim().split('\n');
-  t.match(opts, /^-Xmx256m -Dmine=1 -Dmaven\.conf=\S+ -Djavax\.net\.ssl\.trustStore=\S+\.p12 -Djavax\.net\.ssl\.trustStoreType=PKCS12$/, "the user's options first, detour's after (the last -D wins)");
-  t.notMatch(opts, /detour:|password/i, 'no credential on the java command line');
+  const system = defaultTrustStore(javaCommand(process.env)!);
+  const store = system && jksOwnAliases(system) ? String.raw`\.jks -Djavax\.net\.ssl\.trustStoreType=JKS` : String.raw`\.p12 -Djavax\.net\.ssl\.trustStoreType=PKCS12`;
+  const want = new RegExp(String.raw`^-Xmx256m -Dmine=1 -Dmaven\.conf=\S+ -Djavax\.net\.ssl\.trustStore=\S+${store} -Djavax\.net\.ssl\.trustStorePassword=$`);
+  t.match(opts, want, "the user's options first, detour's after (the last -D wins); the JVM's own cacerts is JKS → a JKS");
+  t.notMatch(opts, /detour:|password=\S/i, "no credential on the java command line (the trust store's password is empty)");
   t.equal(mode, '600', 'settings.xml (it holds the credential) is 0600');
   t.equal(count, '1', 'one https proxy of detour');
   t.equal(password, '2', "the run's credential is in settings.xml (both proxies)");
@@ -192,4 +199,75 @@ t.test('withProxies: detour first among the proxies; comments and other entries 
   const x = withProxies(undefined, 'http://detour:a%26b@127.0.0.1:4000', '');
   t.match(x, '<password>a&#38;b</password>', 'credentials decoded from the URL, then XML-escaped');
   t.equal(nonProxyHosts('127.0.0.1,localhost,::1,.corp.example,internal.test,10.0.0.0/8'), '127.0.0.1|localhost|*.localhost|::1|corp.example|*.corp.example|internal.test|*.internal.test', 'NO_PROXY as Maven nonProxyHosts (subdomains too; CIDR dropped)');
+});
+
+t.test("jksTrustStore: the JVM's cacerts plus detour's roots, read and verified by keytool with the empty password", { skip: needs('keytool', 'java') }, async (t) => {
+  const dir = tempDir('detour-maven-jks-');
+  t.teardown(dir.cleanup);
+  const [upstream, runCa] = [await makeTestCa(), await makeTestCa()];
+  t.teardown(() => (upstream.cleanup(), runCa.cleanup()));
+  const extra = pemCertificates(upstream.certPem + runCa.certPem);
+  const list = async (file: string, pass: string) => {
+    const r = await run('keytool', ['-list', '-rfc', '-keystore', file, '-storetype', 'JKS', '-storepass', pass], { timeoutMs: 30_000 });
+    const count = /contains (\d+) entr/.exec(r.stdout)?.[1];
+    return { ...r, count: Number(count), aliases: [...r.stdout.matchAll(/^Alias name: (.+)$/gm)].map((m) => m[1]!) };
+  };
+
+  // A base store made by keytool itself (password "changeit", one alias our names must step around).
+  const base = join(dir.path, 'base.jks');
+  const made = await run('keytool', ['-importcert', '-noprompt', '-storetype', 'JKS', '-keystore', base, '-storepass', 'changeit', '-alias', 'detour-root-0', '-file', upstream.certFile], { timeoutMs: 30_000 });
+  t.equal(made.code, 0, made.stderr);
+  const out = join(dir.path, 'out.jks');
+  writeFileSync(out, jksTrustStore(readFileSync(base), extra)!);
+  const l = await list(out, '');
+  t.equal(l.code, 0, `keytool -storepass '' verifies the digest\n${l.stdout}${l.stderr}`);
+  t.equal(l.count, 3, 'one entry of the base, two appended');
+  t.same(l.aliases.sort(), ['detour-root-0', 'detour-root-1', 'detour-root-2'], "the base's alias kept, ours step around it");
+  const wrong = await list(out, 'changeit');
+  t.match(wrong.stdout + wrong.stderr, /tampered with, or password was incorrect/, 'the digest is keyed with the empty password (the old one no longer verifies)');
+  const rfc = l.stdout;
+  t.ok([upstream.certPem, runCa.certPem].every((pem) => rfc.replace(/\s+/g, '').includes(pem.replace(/-----[A-Z ]+-----|\s+/g, ''))), 'both roots are in the store as given');
+
+  // The machine's own cacerts, when it is JKS (Debian's ca-certificates-java writes one for OpenJDK 17).
+  const system = defaultTrustStore(javaCommand(process.env)!);
+  if (!system || !jksOwnAliases(system)) {
+    t.comment('cacerts here is not JKS: the PKCS#12 path serves it');
+    return;
+  }
+  const sysFile = join(dir.path, 'system.jks');
+  writeFileSync(sysFile, system);
+  const before = await list(sysFile, 'changeit');
+  t.equal(before.code, 0, "the system's cacerts verifies with Debian's password");
+  writeFileSync(out, jksTrustStore(system, pemCertificates(runCa.certPem))!);
+  const after = await list(out, '');
+  t.equal(after.code, 0, `the extended cacerts verifies with the empty password\n${after.stderr}`);
+  t.equal(after.count, before.count + 1, `count + 1 (${before.count} + detour's CA)`);
+  t.ok(after.aliases.includes('detour-root-0'), "detour's CA under its alias");
+  t.ok(after.stdout.replace(/\s+/g, '').includes(runCa.certPem.replace(/-----[A-Z ]+-----|\s+/g, '')), "detour's CA is the entry's certificate");
+});
+
+t.test('jksOwnAliases refuses what is not a whole version-2 JKS file', async (t) => {
+  const header = Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0, 0, 0, 0]);
+  t.same(jksOwnAliases(Buffer.concat([header, Buffer.alloc(20)])), new Set(), 'an empty store (no entries, a digest)');
+  t.equal(jksOwnAliases(Buffer.concat([header, Buffer.alloc(19)])), undefined, 'a cut digest');
+  t.equal(jksOwnAliases(Buffer.concat([header, Buffer.alloc(21)])), undefined, 'bytes left between the entries and the digest');
+  const counted = Buffer.from(header);
+  counted.writeUInt32BE(1, 8);
+  t.equal(jksOwnAliases(Buffer.concat([counted, Buffer.alloc(20)])), undefined, 'a count larger than the entries');
+  const v1 = Buffer.from(header);
+  v1[7] = 1;
+  t.equal(jksOwnAliases(Buffer.concat([v1, Buffer.alloc(20)])), undefined, 'version 1 (no certificate types: appended entries would not parse)');
+  t.equal(jksOwnAliases(Buffer.from('0\x82\x01\x02 a PKCS#12 file starts with a SEQUENCE')), undefined, 'not JKS');
+});
+
+t.test('pemCertificates: each certificate decoded in order; newlines, CRLF and text around them ignored', async (t) => {
+  const ca = await makeTestCa();
+  t.teardown(ca.cleanup);
+  const der = new X509Certificate(ca.certPem).raw;
+  const crlf = ca.certPem.replace(/\n/g, '\r\n');
+  const cut = '-----BEGIN CERTIFICATE-----\nMIIB';
+  const certs = pemCertificates(`# comment\n${ca.certPem}text between\n${crlf}${cut}\n${ca.certPem}`);
+  t.equal(certs.length, 3, 'three whole certificates (the cut one skipped)');
+  t.ok(certs.every((c) => c.equals(der)), 'each is the DER of the certificate');
+  t.same(pemCertificates(cut), [], 'a cut certificate alone: none');
 });

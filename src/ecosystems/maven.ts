@@ -47,7 +47,7 @@
 // daemon that may predate the run.
 import { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { pemCertificates, pkcs12TrustStore } from './javaTrustStore.js';
+import { jksTrustStore, pemCertificates, pkcs12TrustStore } from './javaTrustStore.js';
 import type { Ecosystem } from './types.js';
 
 /** The first executable `name` on PATH, as the shell finds it. */
@@ -98,10 +98,34 @@ function wrapperAbove(dir: string): boolean {
   }
 }
 
-/** Is there a JVM for the child to start (JAVA_HOME's, or `java` on PATH)? */
-function hasJava(parentEnv: NodeJS.ProcessEnv): boolean {
-  if (parentEnv.JAVA_HOME && onPath('java', join(parentEnv.JAVA_HOME, 'bin'))) return true;
-  return !!onPath('java', parentEnv.PATH);
+/** The `java` bin/mvn starts: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else the first on PATH. */
+export function javaCommand(parentEnv: NodeJS.ProcessEnv): string | undefined {
+  return parentEnv.JAVA_HOME ? onPath('java', join(parentEnv.JAVA_HOME, 'bin')) : onPath('java', parentEnv.PATH);
+}
+
+/**
+ * The trust store that JVM reads when no javax.net.ssl.trustStore is given (sun.security.ssl.TrustStoreManager:
+ * `<java.home>/lib/security/jssecacerts` if it is a readable file, else `…/cacerts`), as bytes. java.home is
+ * the folder above the launcher's real `bin/` (`/usr/lib/jvm/java-17-openjdk-amd64`; Debian's cacerts there is
+ * a link to /etc/ssl/certs/java/cacerts); a JDK 8 keeps its JRE's in `jre/`.
+ */
+export function defaultTrustStore(java: string): Buffer | undefined {
+  let home: string;
+  try {
+    home = dirname(dirname(realpathSync(java)));
+  } catch {
+    return undefined;
+  }
+  for (const dir of [join(home, 'lib', 'security'), join(home, 'jre', 'lib', 'security')]) {
+    for (const name of ['jssecacerts', 'cacerts']) {
+      try {
+        return readFileSync(join(dir, name));
+      } catch {
+        // not here, or unreadable: the JVM skips it too
+      }
+    }
+  }
+  return undefined;
 }
 
 const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -231,7 +255,8 @@ export const maven: Ecosystem = {
     // user's) nor a wrapper (`./mvnw`) in the working folder or above. The files cost ~5 ms of CPU per run
     // (the trust store from ~140 PEM roots: ~2.5 ms to decode, ~3 ms to lay out, cold).
     const sourceConf = mavenConfDir(parentEnv);
-    if (!hasJava(parentEnv) || (!sourceConf && !wrapperAbove(process.cwd()))) return {};
+    const java = javaCommand(parentEnv);
+    if (!java || (!sourceConf && !wrapperAbove(process.cwd()))) return {};
     return {
       files: (_parent, facts) => {
         let conf: Record<string, Uint8Array> = {};
@@ -248,14 +273,21 @@ export const maven: Ecosystem = {
         for (const [name, bytes] of Object.entries(conf)) files[`conf/${name}`] = bytes;
         files['conf/logging/simplelogger.properties'] ??= STOCK_LOGGING;
         files['conf/settings.xml'] = withProxies(global, facts.proxyUrl, facts.noProxy);
-        files['trust.p12'] = pkcs12TrustStore(pemCertificates(readFileSync(facts.bundle, 'utf8')));
+        const system = defaultTrustStore(java);
+        const jks = system && jksTrustStore(system, pemCertificates(facts.extraRoots));
+        if (jks) files['trust.jks'] = jks;
+        else files['trust.p12'] = pkcs12TrustStore(pemCertificates(readFileSync(facts.bundle, 'utf8')));
         return files;
       },
       childEnv: (parent, facts) => {
         const settings = facts.files['conf/settings.xml'];
-        const trustStore = facts.files['trust.p12'];
+        const jks = facts.files['trust.jks'];
+        const trustStore = jks ?? facts.files['trust.p12'];
         if (!settings || !trustStore || !safeInOpts(settings) || !safeInOpts(trustStore)) return {};
-        const ours = `-Dmaven.conf=${dirname(settings)} -Djavax.net.ssl.trustStore=${trustStore} -Djavax.net.ssl.trustStoreType=PKCS12`;
+        const type = jks ? 'JKS' : 'PKCS12';
+        // An empty password: the JVM then loads the store without checking it (a user's trustStorePassword,
+        // say `changeit`, would fail the JKS digest, keyed with the empty one).
+        const ours = `-Dmaven.conf=${dirname(settings)} -Djavax.net.ssl.trustStore=${trustStore} -Djavax.net.ssl.trustStoreType=${type} -Djavax.net.ssl.trustStorePassword=`;
         const own = (parent.MAVEN_OPTS ?? '').trim();
         return { MAVEN_OPTS: own ? `${own} ${ours}` : ours };
       },

@@ -111,6 +111,8 @@ export interface ChildEnvFacts {
 export interface FileFacts {
   /** The child's SSL_CERT_FILE: the roots a tool would have used, plus --upstream-ca, plus the run's CA. */
   readonly bundle: string;
+  /** The roots the child gets on top of its own, as PEM text: --upstream-ca, then the run's CA (bundle's tail). */
+  readonly extraRoots: string;
   /** The child's proxy URL, with the run's credential (a settings file may have to name it). */
   readonly proxyUrl: string;
   /** The child's NO_PROXY, as the core computed it. */
