@@ -1,7 +1,11 @@
-// A JVM trust store: PEM certificates as a PKCS#12 file that Java's default TrustManager reads as trusted
-// entries (`-Djavax.net.ssl.trustStore=FILE -Djavax.net.ssl.trustStoreType=PKCS12`, no password).
+// JVM trust stores that Java's default TrustManager reads as trusted entries, with no password:
+// - jksTrustStore: a JKS file (the JVM's own cacerts, say) with more certificates appended, its count and keyed
+//   digest rewritten (`-Djavax.net.ssl.trustStoreType=JKS`). The common case: the system roots stay the bytes
+//   they are, and only --upstream-ca and the run's CA are decoded from PEM.
+// - pkcs12TrustStore: PEM certificates as a PKCS#12 file (`-Djavax.net.ssl.trustStoreType=PKCS12`), for a
+//   cacerts that is not JKS.
 //
-// Facts relied on (checked 2026-12-02 with OpenJDK 17.0.15, Debian; `keytool -list` shows each certificate
+// PKCS#12 facts relied on (checked 2026-12-02 with OpenJDK 17.0.15, Debian; `keytool -list` shows each certificate
 // as a trustedCertEntry):
 // - RFC 7292: PFX = SEQUENCE { version 3, authSafe ContentInfo, macData OPTIONAL }. A `data` ContentInfo holds
 //   the AuthenticatedSafe (a SEQUENCE of ContentInfo), each of those a SafeContents (a SEQUENCE of SafeBag); a

@@ -31,11 +31,20 @@
 //   proxy credentials on its own BasicCredentialsProvider. Apache HttpClient answers the proxy's 407
 //   `Proxy-Authenticate: Basic` on CONNECT itself: the JDK's jdk.http.auth.tunneling.disabledSchemes=Basic
 //   (conf/net.properties) binds only java.net.HttpURLConnection, which Maven 3.8's wagon does not use.
-// - Trust: `-Djavax.net.ssl.trustStore=<run folder>/maven/trust.p12 -Djavax.net.ssl.trustStoreType=PKCS12`,
-//   a password-less PKCS#12 (javaTrustStore.ts) holding the child's bundle: the roots it would have used,
-//   --upstream-ca and the run's CA. It replaces the JDK's cacerts (/etc/ssl/certs/java/cacerts on Debian,
-//   built from the same roots), so a trust store the user names in MAVEN_OPTS is overridden (Java takes the
-//   last -D of a name): its roots belong in --upstream-ca.
+// - Trust: `-Djavax.net.ssl.trustStore=<run folder>/maven/trust.jks -Djavax.net.ssl.trustStoreType=JKS
+//   -Djavax.net.ssl.trustStorePassword=` (empty). trust.jks is the store that JVM reads by default
+//   (sun.security.ssl.TrustStoreManager: `<java.home>/lib/security/jssecacerts`, else `cacerts`; java.home is
+//   above the real `bin/java` of $JAVA_HOME, else of PATH, as bin/mvn picks it) with --upstream-ca and the run's
+//   CA appended (javaTrustStore.ts, jksTrustStore), when that file is a version-2 JKS (Debian's
+//   /etc/ssl/certs/java/cacerts is). Otherwise (a PKCS#12 cacerts, JDK ≥ 18 builds; none found): trust.p12, a
+//   password-less PKCS#12 of the child's SSL_CERT_FILE bundle (the roots, --upstream-ca, the run's CA), and
+//   `-Djavax.net.ssl.trustStoreType=PKCS12`. The JKS is the JVM's own roots, not SSL_CERT_FILE's (the JVM
+//   never read that), and costs ~7 M instructions (callgrind) against ~18 M for decoding 145 PEM roots into a
+//   PKCS#12. The empty password makes TrustStoreManager load without checking the digest (it passes null), so
+//   a user's `-Djavax.net.ssl.trustStorePassword=changeit` cannot fail the digest keyed with the empty one. A
+//   trust store the user names in MAVEN_OPTS is overridden (Java takes the last -D of a name): its roots
+//   belong in --upstream-ca. `keystore.type.compat=true` (JDK 17's java.security) would also let a JKS-typed
+//   store read a PKCS#12 file and back; the type is named anyway.
 // - No secret reaches the java command line (readable by every user in /proc/PID/cmdline): the proxy's
 //   credential is in settings.xml (0600, in the run's 0700 folder), MAVEN_OPTS carries paths only.
 //
@@ -252,8 +261,9 @@ export const maven: Ecosystem = {
 
   prepare: (parentEnv) => {
     // Nothing to write where no Maven can run: no JVM, or neither an `mvn` on PATH (nor a -Dmaven.conf of the
-    // user's) nor a wrapper (`./mvnw`) in the working folder or above. The files cost ~5 ms of CPU per run
-    // (the trust store from ~140 PEM roots: ~2.5 ms to decode, ~3 ms to lay out, cold).
+    // user's) nor a wrapper (`./mvnw`) in the working folder or above. The files cost ~3 ms of CPU per run,
+    // cold (14 M instructions): ~1.4 ms the conf copy and settings, ~1.8 ms the JKS trust store (the PKCS#12
+    // from ~145 PEM roots it replaces took ~4.8 ms).
     const sourceConf = mavenConfDir(parentEnv);
     const java = javaCommand(parentEnv);
     if (!java || (!sourceConf && !wrapperAbove(process.cwd()))) return {};
