@@ -33,12 +33,13 @@ function once<T>(make: () => T): () => T {
 const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /**
- * Streamed bodies are short-lived garbage, and V8 lets its young generation grow to 2×16 MiB semi-spaces: RSS
- * climbed ~20 MiB during a large download for nothing (node bench: new space 32 → 2 MiB, RSS 79 → 59 MiB on a
- * garbage loop). Set once the child is spawned, at run time: as a start-up flag (the shebang's
- * --max-semi-space-size=1 until now) any V8 flag changes V8's flag hash, so Node refuses its built-in code
- * cache and compiles each internal module from source: +130 M instructions (callgrind) and ~20 ms before
- * the child started. At run time only the growth factor is honoured; the size cap is not.
+ * Streamed bodies are short-lived garbage, and V8 lets its young generation grow to 2×16 MiB semi-spaces. Set
+ * once the child is spawned, at run time: as a start-up flag (the shebang's --max-semi-space-size=1 until now)
+ * any V8 flag changes V8's flag hash, so Node refuses its built-in code cache and compiles each internal module
+ * from source: +130 M instructions (callgrind) and ~20 ms before the child starts. At run time only the growth
+ * factor is honoured (a garbage loop: new space 32 → 2 MiB, RSS 79 → 59 MiB), and it does less than the start-up
+ * flag did for a long download: S1's 512 MiB rewrite peaks at 81 MiB (71 with the flag, 80 with neither;
+ * `node bench/run.mjs --only S1 --variant "detour rewrite"`, 2026-12-02). Start-up was judged the dearer.
  */
 async function keepYoungGenerationSmall(): Promise<void> {
   (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
