@@ -2,9 +2,10 @@
 // 1.21+): the environment when non-empty, then the user's env file (`go env -w`), then $GOROOT/go.env
 // (Go ≥ 1.21; distributions change defaults there), then go's built-in default. A variable detour sets for
 // the child hides the env file from go, so what the child gets must start from this value. Read, never written.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { realOnPath } from './programs.js';
 
 export type GoSetting = 'GOPRIVATE' | 'GONOPROXY' | 'GONOSUMDB' | 'GOPROXY';
 
@@ -34,16 +35,8 @@ function goEnvPath(env: NodeJS.ProcessEnv): string | undefined {
  */
 function goRoot(env: NodeJS.ProcessEnv): string | undefined {
   if (env.GOROOT) return env.GOROOT;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    // stat without throwing: realpath's thrown ENOENT on each of 11 PATH entries cost ~3.5 ms here.
-    if (!dir || !statSync(join(dir, 'go'), { throwIfNoEntry: false })?.isFile()) continue;
-    try {
-      return dirname(dirname(realpathSync.native(join(dir, 'go'))));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+  const go = realOnPath('go', env.PATH);
+  return go && dirname(dirname(go));
 }
 
 function readEnvFile(file: string | undefined): Record<string, string> {

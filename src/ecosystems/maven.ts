@@ -54,27 +54,12 @@
 // reaches only the `java` launcher and prints "NOTE: Picked up JDK_JAVA_OPTIONS: @FILE". Gradle reads
 // -Dhttps.proxyHost/Port/User/Password and the javax.net.ssl.trustStore properties, but its build runs in a
 // daemon that may predate the run.
-import { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { jksTrustStore, pemCertificates, pkcs12TrustStore } from './javaTrustStore.js';
+import { onPath } from './programs.js';
 import type { Ecosystem } from './types.js';
 
-/** The first executable `name` on PATH, as the shell finds it. */
-function onPath(name: string, path: string | undefined): string | undefined {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    try {
-      if (statSync(file).isFile()) {
-        accessSync(file, constants.X_OK);
-        return file;
-      }
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** The last `-Dmaven.conf=DIR` in MAVEN_OPTS (Java takes the last -D of a name). */
 function optsMavenConf(opts: string | undefined): string | undefined {
