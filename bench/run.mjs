@@ -42,7 +42,7 @@ const variantFilter = option('--variant');
 const cpuProf = option('--cpu-prof');
 const SMALL_COUNT = 2000;
 const MODULES = Number(option('--modules')) || 200;
-const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cliPath = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const nodeMitm = fileURLToPath(new URL('./node-mitm.mjs', import.meta.url));
 // Profiling runs go through node itself so that it can take --cpu-prof; the shebang's flag is repeated.
 const detourCmd = cpuProf ? process.execPath : cliPath;

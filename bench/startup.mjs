@@ -3,14 +3,14 @@
 //
 // Two environments: a clean one (PATH, HOME, TMPDIR), and the same with NODE_EXTRA_CA_CERTS naming the system
 // bundle, as CI images and corporate machines often set it (this machine's sandbox does). Node.js 20 parses that
-// file at start-up in every process; detour's launcher line (src/cli.ts) keeps it out of detour's own process.
+// file at start-up in every process; detour's launcher line (src/cli.cts) keeps it out of detour's own process.
 // `node -e 0` in each environment is the floor any Node.js program pays.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.argv[2] ?? 20);
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const clean = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR ?? '/tmp' };
 const systemBundle = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'].find((f) => existsSync(f));
 const withExtra = systemBundle ? { ...clean, NODE_EXTRA_CA_CERTS: systemBundle } : undefined;
@@ -18,6 +18,8 @@ const variants = {
   true: ['true', [], clean],
   // The executable itself, as an installed `detour` or `npx detour-cli` runs it (through its launcher line).
   'detour -- true': [cli, ['--no-upstream', '--', 'true'], clean],
+  // The same without V8's code cache (src/cli.cts), as a Node.js other than the build's would run it.
+  'detour -- true (no code cache)': [cli, ['--no-upstream', '--', 'true'], { ...clean, DETOUR_CODE_CACHE: 'off' }],
   'node -e 0': [process.execPath, ['-e', '0'], clean],
   ...(withExtra
     ? {

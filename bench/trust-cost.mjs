@@ -12,9 +12,9 @@
 //
 // Then the child's layout as detour gives it: curl run UNDER detour (the N connections to a tunneled host, timed
 // inside the child) and git (G `git ls-remote` runs, one connection each), for each --detour CLI given
-// (default: this checkout's dist/cli.js), interleaved run by run, so two builds compare on one loaded machine:
+// (default: this checkout's dist/cli.cjs), interleaved run by run, so two builds compare on one loaded machine:
 //
-//   node bench/trust-cost.mjs [connections] [repeats] [--detour other/dist/cli.js --detour dist/cli.js] [--git G]
+//   node bench/trust-cost.mjs [connections] [repeats] [--detour other/dist/cli.cjs --detour dist/cli.cjs] [--git G]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -29,7 +29,7 @@ const positional = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.st
 const CONNECTIONS = Number(positional[0]) || 30;
 const REPEATS = Number(positional[1]) || 5;
 const GIT_RUNS = Number(flag('--git')[0]) || 10;
-const DETOURS = flag('--detour').length ? flag('--detour') : [fileURLToPath(new URL('../dist/cli.js', import.meta.url))];
+const DETOURS = flag('--detour').length ? flag('--detour') : [fileURLToPath(new URL('../dist/cli.cjs', import.meta.url))];
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const work = mkdtempSync(join(tmpdir(), 'detour-trust-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from './errors.js';
 import { PARSER_CONFIGURATION, valuesOf, type SegmentParser } from './args.js';
 import { optionsOf, USAGE, type Kind, type OptionSpec, type Subcommand } from './options.js';
+import { launcher } from './launcher.js';
 
 const SUMMARY: Readonly<Record<Subcommand, string>> = {
   run: 'run <command> through a temporary mirror proxy',
@@ -18,7 +19,7 @@ const EPILOG =
   'the project file, the project file over the user file.';
 
 async function loadYargs(): Promise<(args?: string[]) => Argv> {
-  const { default: yargs } = await import('yargs');
+  const { default: yargs } = await (launcher.importExternal('yargs') as Promise<typeof import('yargs')>);
   return (args = []) =>
     yargs(args)
       .scriptName('detour')

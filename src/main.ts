@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
 import { CertificateAuthority } from './ca.js';
 import { checkRules, formatJson, formatTable, healthyRules } from './check.js';
@@ -24,6 +25,7 @@ import { makeRunDir } from './tempdir.js';
 import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
 import { mergedNodeExtra, outboundRoots, writeTrustFiles, writeWgetrc } from './trust.js';
+import { launcher } from './launcher.js';
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -41,8 +43,8 @@ const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
  * flag did for a long download: S1's 512 MiB rewrite peaks at 81 MiB (71 with the flag, 80 with neither;
  * `node bench/run.mjs --only S1 --variant "detour rewrite"`, 2026-12-02). Start-up was judged the dearer.
  */
-async function keepYoungGenerationSmall(): Promise<void> {
-  (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 /** The preload that routes plain `node` programs (Node 20 ignores proxy variables); shipped under src/. */
@@ -73,7 +75,7 @@ async function openLog(file: string | undefined): Promise<Logger | undefined> {
   if (!file) return undefined;
   // Opened here, not by pino: an unusable path is a usage error (exit 2, one line) before the child runs.
   const fd = openUserFile(file, 'a', '--log-file');
-  const { pino } = await import('pino'); // loaded only when asked for: start-up time matters
+  const { pino } = await (launcher.importExternal('pino') as Promise<typeof import('pino')>); // loaded only when asked for: start-up time matters
   // Synchronous: a CLI that exits right after the child must not lose its last lines.
   return pino({ base: null }, pino.destination({ fd, sync: true }));
 }
@@ -165,7 +167,8 @@ export async function runCommand(command: string, args: readonly string[], confi
 
   for (const s of EARLY_SIGNALS) process.off(s, early);
   const child = runChild(command, args, env); // spawned by now
-  void keepYoungGenerationSmall();
+  launcher.startupDone();
+  keepYoungGenerationSmall();
   const result = await child;
   if (result.error) stderr(result.error);
 

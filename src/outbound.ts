@@ -9,6 +9,7 @@ import { redactUrl } from './redact.js';
 import { isIpLiteral } from './urls.js';
 import { TargetError, toTargetError } from './errors.js';
 import { noProxyPattern, splitList } from './patterns.js';
+import { launcher } from './launcher.js';
 
 export interface HostPort {
   readonly host: string;
@@ -126,7 +127,7 @@ function directTcp(hp: HostPort, what: string, onread: net.OnReadOpts | undefine
 
 /** One CONNECT (or SOCKS) hop through the upstream proxy, using proxy-agent's agent for that scheme. */
 async function viaUpstream(proxy: URL, hp: HostPort, roots: readonly string[]): Promise<net.Socket> {
-  const { proxies } = await import('proxy-agent'); // loaded only when an upstream is in use
+  const { proxies } = await (launcher.importExternal('proxy-agent') as Promise<typeof import('proxy-agent')>); // loaded only when an upstream is in use
   const scheme = proxy.protocol.replace(/:$/, '') as keyof typeof proxies;
   const loaders = proxies[scheme];
   if (!loaders) throw new TargetError('E_UPSTREAM_PROXY', `unsupported upstream proxy scheme ${proxy.protocol} in ${redactUrl(proxy)}`);

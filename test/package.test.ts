@@ -3,7 +3,7 @@
 // from a local registry re-packed from node_modules (fixtures/localRegistry.ts), so nothing leaves the machine.
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answer, CURL, makeWorld, needs } from './fixtures/detour.js';
@@ -23,8 +23,9 @@ const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 /** What the tarball holds, and nothing else: the runtime files, the preload, the README and package.json. */
 const EXPECTED_FILES = [
   'package/README.md',
-  'package/dist/app.bundle.js',
-  'package/dist/cli.js',
+  'package/dist/app.bundle.cache',
+  'package/dist/app.bundle.cjs',
+  'package/dist/cli.cjs',
   'package/package.json',
   'package/src/node-preload.cjs',
   ...(existsSync(join(ROOT, 'LICENSE')) ? ['package/LICENSE'] : []),
@@ -56,7 +57,7 @@ t.test('npm pack → npm install -g → the installed detour runs, routes and ne
   const tgz = join(packed, report!.filename);
   t.equal(report!.filename, `${PKG.name}-${PKG.version}.tgz`);
   t.equal(PKG.name, 'detour-cli', 'the npm package is detour-cli');
-  t.same(PKG.bin, { detour: 'dist/cli.js' }, 'its command is detour');
+  t.same(PKG.bin, { detour: 'dist/cli.cjs' }, 'its command is detour');
 
   r = await run('tar', ['-tzf', tgz], { timeoutMs: 30_000 });
   t.equal(r.code, 0, r.stderr);
@@ -76,11 +77,11 @@ t.test('npm pack → npm install -g → the installed detour runs, routes and ne
   const installed = join(prefix, 'lib/node_modules/detour-cli');
   const bin = join(prefix, 'bin/detour');
   t.ok(existsSync(bin), 'bin/detour exists');
-  t.equal(existsSync(bin) && realpathSync(bin), join(installed, 'dist/cli.js'), 'bin/detour is dist/cli.js');
+  t.equal(existsSync(bin) && realpathSync(bin), join(installed, 'dist/cli.cjs'), 'bin/detour is dist/cli.cjs');
   // Nothing was built at install time: dist/ is the packed one, and no build tool was fetched.
   const shipped = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   t.same(['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => shipped.scripts?.[s]), [], 'no install-time script');
-  t.ok(readFileSync(join(installed, 'dist/app.bundle.js')).equals(readFileSync(join(ROOT, 'dist/app.bundle.js'))), 'dist/ shipped as built');
+  for (const f of ['dist/app.bundle.cjs', 'dist/app.bundle.cache']) t.ok(readFileSync(join(installed, f)).equals(readFileSync(join(ROOT, f))), `${f} shipped as built`);
   const asked = new Set(registry.requests.map((q) => decodeURIComponent(new URL(q.url, 'http://x').pathname).split('/-/')[0]!.slice(1)));
   for (const dev of ['typescript', 'esbuild', 'tap', 'node-forge', 'verdaccio']) t.notOk(asked.has(dev), `${dev} not fetched (bundled or dev only)`);
   t.ok(asked.has('pino') && asked.has('proxy-agent') && asked.has('yargs'), 'the runtime dependencies came from the local registry');
@@ -101,7 +102,23 @@ t.test('npm pack → npm install -g → the installed detour runs, routes and ne
   t.ok(ca.ca, 'DETOUR_CA_FILE is a CA certificate');
   t.match(ca.subject, /detour/i);
 
-  // The launcher line (src/cli.ts): with NODE_EXTRA_CA_CERTS set, detour's own process starts without it (Node
+  // V8's code cache (src/cli.cts): the shipped one is taken; one that is stale (made from another bundle),
+  // cut short, or missing is not, and detour runs the same either way. The variable does not reach the child.
+  const cacheFile = join(installed, 'dist/app.bundle.cache');
+  const shippedCache = readFileSync(cacheFile);
+  const cacheRun = () => run(bin, ['--no-upstream', '--', 'sh', '-c', 'echo ran; env | grep -c "^DETOUR_CODE_CACHE"'], { env: { ...userEnv(w), DETOUR_CODE_CACHE: 'report' }, timeoutMs: 30_000 });
+  const staleCache = Buffer.from(shippedCache);
+  staleCache[0] ^= 0xff; // the bundle's SHA-256 no longer matches
+  for (const [state, content] of [['accepted', shippedCache], ['stale', staleCache], ['rejected', shippedCache.subarray(0, 32 + 64)], ['absent', undefined]] as const) {
+    if (content) writeFileSync(cacheFile, content);
+    else rmSync(cacheFile);
+    r = await cacheRun();
+    t.equal(r.stderr, `detour: code cache ${state}\n`, `code cache ${state}`);
+    t.equal(r.stdout, 'ran\n0\n', `…and the command ran (${state}), without DETOUR_CODE_CACHE`);
+  }
+  writeFileSync(cacheFile, shippedCache);
+
+  // The launcher line (src/cli.cts): with NODE_EXTRA_CA_CERTS set, detour's own process starts without it (Node
   // 20 would parse the file before detour runs a line), and the child still gets the parent's roots, merged
   // with detour's CA. /proc shows the environment each process was started with.
   const extra = join(w.tmp, 'corp-root.pem');

@@ -1,0 +1,90 @@
+#!/bin/sh
+//bin/sh -c :; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export DETOUR_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@" # @preserve (esbuild keeps this line)
+// The launcher: a shell line, then CommonJS that loads dist/app.bundle.cjs with V8's code cache.
+//
+// Run as a command, /bin/sh reads line 2 (`//bin/sh -c :` is a no-op, then the exec); to Node, which skips the
+// `#!` line, it is a comment. Why a shell first: Node.js 20 reads and parses the file named by
+// NODE_EXTRA_CA_CERTS as it starts, whether the program ever uses Node's default roots or not. For a copy of
+// the system bundle (146 certificates, as CI images and corporate setups often set) that is 416 M instructions
+// (callgrind; `node -e 0` 84 M without it), ~50 ms before detour runs a line. detour's own connections use
+// explicit roots (src/trust.ts), so its process starts without the variable, and the lines below put it back
+// for the child. No V8 flag here either: any V8 flag makes Node refuse its built-in code cache (+130 M
+// instructions, see main.ts, keepYoungGenerationSmall).
+//
+// Why vm.Script: compiling the 320 kB bundle is the largest part of detour's own start-up, and
+// Node 20 has no compile cache (module.enableCompileCache is Node ≥ 22.1). vm.Script takes V8's code cache,
+// made by the build (`npm run build` runs `detour -- true` once with DETOUR_CODE_CACHE=write and saves the
+// functions compiled up to the child's spawn): `detour -- true` 335 → 250 M instructions, `node -e 0` 87 M
+// (callgrind, clean environment, 2026-12-02; about 25 ms here). A CommonJS launcher rather than an ES module
+// spares Node's ES module loader, ~15 M of that.
+//
+// The cache file starts with the SHA-256 of the bundle it was made from: V8's own check compares only the
+// source's length (and V8's version and flags), so a rebuilt bundle of the same length must not meet an old
+// cache. A cache V8 rejects (another Node.js version) costs nothing but the check; detour then compiles as
+// before. DETOUR_CODE_CACHE=off ignores the cache; =report prints one line saying what became of it.
+import crypto = require('node:crypto');
+import fs = require('node:fs');
+import nodeModule = require('node:module');
+import path = require('node:path');
+import vm = require('node:vm');
+
+if (process.env.DETOUR_NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.DETOUR_NODE_EXTRA_CA_CERTS;
+  delete process.env.DETOUR_NODE_EXTRA_CA_CERTS;
+}
+
+const bundleFile = path.join(__dirname, 'app.bundle.cjs');
+const cacheFile = path.join(__dirname, 'app.bundle.cache');
+const HASH_BYTES = 32;
+const mode = process.env.DETOUR_CODE_CACHE; // undefined (use it), 'off', 'report', 'write' (the build)
+delete process.env.DETOUR_CODE_CACHE; // the child runs a program of its own
+
+const source = fs.readFileSync(bundleFile, 'utf8');
+const sourceHash = crypto.createHash('sha256').update(source).digest();
+
+type CacheState = 'accepted' | 'rejected' | 'absent' | 'stale' | 'off';
+
+function readCache(): { data?: Buffer; state: CacheState } {
+  if (mode === 'off' || mode === 'write') return { state: 'off' };
+  let file: Buffer;
+  try {
+    file = fs.readFileSync(cacheFile);
+  } catch {
+    return { state: 'absent' };
+  }
+  if (file.length <= HASH_BYTES || !file.subarray(0, HASH_BYTES).equals(sourceHash)) return { state: 'stale' };
+  return { data: file.subarray(HASH_BYTES), state: 'accepted' };
+}
+
+const cache = readCache();
+// The bundle as a function of CommonJS's five names plus the launcher's hand (src/launcher.ts).
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __detourLauncher) {${source.replace(/^#!.*/, '')}\n})`, {
+  filename: bundleFile,
+  cachedData: cache.data,
+});
+if (cache.data && script.cachedDataRejected) cache.state = 'rejected';
+if (mode === 'report') process.stderr.write(`detour: code cache ${cache.state}\n`);
+
+let saved = false;
+const launcher = {
+  // Code that vm.Script compiled cannot call import() on Node 20 without --experimental-vm-modules; this
+  // file's import() resolves from dist/, as the bundle's own would.
+  importExternal: (specifier: string): Promise<unknown> => import(specifier),
+  // The start-up path is compiled by now. Saved before main.ts changes a V8 flag: V8 stamps the cache with its
+  // flags, and one made after the change would be rejected by every later start.
+  startupDone(): void {
+    if (mode !== 'write' || saved) return;
+    saved = true;
+    fs.writeFileSync(cacheFile, Buffer.concat([sourceHash, script.createCachedData()]));
+  },
+};
+const bundleModule = { exports: {} };
+(script.runInThisContext() as (...args: unknown[]) => void).call(
+  bundleModule.exports,
+  bundleModule.exports,
+  nodeModule.createRequire(bundleFile),
+  bundleModule,
+  bundleFile,
+  __dirname,
+  launcher,
+);
