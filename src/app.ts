@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Command line → Config → main. Only this file knows about exit codes for usage errors.
 // The run path parses with yargs-parser (src/args.ts); full yargs is loaded only for help (src/help.ts), and
 // main.ts (the proxy, the CA, node-forge) only once the command line has been accepted.

@@ -39,12 +39,10 @@ const HASH_BYTES = 32;
 const mode = process.env.DETOUR_CODE_CACHE; // undefined (use it), 'off', 'report', 'write' (the build)
 delete process.env.DETOUR_CODE_CACHE; // the child runs a program of its own
 
-const source = fs.readFileSync(bundleFile, 'utf8');
-const sourceHash = crypto.createHash('sha256').update(source).digest();
-
 type CacheState = 'accepted' | 'rejected' | 'absent' | 'stale' | 'off';
 
-function readCache(): { data?: Buffer; state: CacheState } {
+/** The cache file's V8 data, if it was made from this bundle (its SHA-256 first). */
+function readCache(sourceHash: Buffer): { data?: Buffer; state: CacheState } {
   if (mode === 'off' || mode === 'write') return { state: 'off' };
   let file: Buffer;
   try {
@@ -56,14 +54,22 @@ function readCache(): { data?: Buffer; state: CacheState } {
   return { data: file.subarray(HASH_BYTES), state: 'accepted' };
 }
 
-const cache = readCache();
-// The bundle as a function of CommonJS's five names plus the launcher's hand (src/launcher.ts).
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __detourLauncher) {${source.replace(/^#!.*/, '')}\n})`, {
-  filename: bundleFile,
-  cachedData: cache.data,
-});
-if (cache.data && script.cachedDataRejected) cache.state = 'rejected';
-if (mode === 'report') process.stderr.write(`detour: code cache ${cache.state}\n`);
+/** The bundle compiled as a function of CommonJS's five names plus the launcher's hand (src/launcher.ts). A
+ *  function of its own, so that the source read and the cache file are garbage once V8 has them (~0.6 MB). */
+function compileBundle(): { script: vm.Script; sourceHash: Buffer } {
+  const source = fs.readFileSync(bundleFile, 'utf8');
+  const sourceHash = crypto.createHash('sha256').update(source).digest();
+  const cache = readCache(sourceHash);
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __detourLauncher) {${source}\n})`, {
+    filename: bundleFile,
+    cachedData: cache.data,
+  });
+  if (cache.data && script.cachedDataRejected) cache.state = 'rejected';
+  if (mode === 'report') process.stderr.write(`detour: code cache ${cache.state}\n`);
+  return { script, sourceHash };
+}
+
+const { script, sourceHash } = compileBundle();
 
 let saved = false;
 const launcher = {
