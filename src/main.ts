@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSecureContext } from 'node:tls';
 import { constants } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
@@ -24,7 +23,7 @@ import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
 import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
-import { mergedNodeExtra, outboundRoots, writeTrustFiles, writeWgetrc } from './trust.js';
+import { mergedNodeExtra, outboundRoots, outboundSecureContext, writeTrustFiles, writeWgetrc } from './trust.js';
 import { launcher } from './launcher.js';
 
 function once<T>(make: () => T): () => T {
@@ -87,7 +86,7 @@ function outboundSettings(config: Config, parentEnv: NodeJS.ProcessEnv): Outboun
     connectTo: config.connectTo,
     upstream: config.upstream,
     roots,
-    tlsContext: once(() => createSecureContext({ ca: [...roots()], minVersion: 'TLSv1.2' })),
+    tlsContext: once(() => outboundSecureContext(parentEnv, config.extraRoots)),
     timeoutMs: config.timeoutMs,
   };
 }

@@ -305,3 +305,23 @@ t.test('roots the parent gave through SSL_CERT_FILE and SSL_CERT_DIR keep workin
   t.ok(corp.requests.some((q) => q.url.endsWith('.zip')), 'go fetched the modules from the tunneled proxy');
   t.ok(existsSync(join(w.work, 'modcache/github.com/acme/widget@v1.2.0/widget.go')));
 });
+
+t.test("detour's own connections trust the parent's roots that Node's list lacks (its SSL_CERT_FILE), beside Node's own", { skip: needs('curl') }, async (t) => {
+  // Node's bundled roots cannot be exercised offline; a root only the parent's SSL_CERT_FILE holds can: detour
+  // adds it to Node's store for its outbound context (trust.ts, outboundSecureContext). Without it, or with it
+  // as --upstream-ca, the same mirror is refused or trusted.
+  const w = await makeWorld(t);
+  await w.https('mirror.roots.test', answer(200, 'from the mirror'));
+  const flags = w.flags().filter((f) => !f.startsWith('--upstream-ca='));
+  const system = join(w.tmp, 'system.pem');
+  writeFileSync(system, readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + w.ca.certPem);
+  const fetch = ['--', 'curl', '-sS', '--max-time', '30', '-o', '/dev/null', '-w', '%{http_code}', 'https://files.roots.test/a'];
+  const rule = ['-m', 'files.roots.test=https://mirror.roots.test'];
+  let r = await w.detour([...flags, ...rule, ...fetch], { env: { SSL_CERT_FILE: system } });
+  t.equal(r.stdout, '200', `trusted through the parent's SSL_CERT_FILE: ${r.stderr}`);
+  r = await w.detour([...flags, ...rule, ...fetch]);
+  t.not(r.stdout, '200', 'refused when no root the parent trusts signed it');
+  t.match(r.stderr, /certificate|verify/i, `…saying why: ${r.stderr.trim()}`);
+  r = await w.detour([...w.flags(), ...rule, ...fetch]);
+  t.equal(r.stdout, '200', `trusted through --upstream-ca: ${r.stderr}`);
+});
