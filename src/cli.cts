@@ -11,17 +11,19 @@
 // for the child. No V8 flag here either: any V8 flag makes Node refuse its built-in code cache (+130 M
 // instructions, see main.ts, keepYoungGenerationSmall).
 //
-// Why vm.Script: compiling the 320 kB bundle is the largest part of detour's own start-up, and
-// Node 20 has no compile cache (module.enableCompileCache is Node ≥ 22.1). vm.Script takes V8's code cache,
-// made by the build (`npm run build` runs `detour -- true` once with DETOUR_CODE_CACHE=write and saves the
-// functions compiled up to the child's spawn): `detour -- true` 335 → 250 M instructions, `node -e 0` 87 M
-// (callgrind, clean environment, 2026-12-02; about 25 ms here). A CommonJS launcher rather than an ES module
-// spares Node's ES module loader, ~15 M of that.
+// Why vm.Script: compiling the 320 kB bundle is the largest part of detour's own start-up, and Node 20 has no
+// compile cache (module.enableCompileCache is Node ≥ 22.1). vm.Script takes V8's code cache, made by the build
+// (`npm run build` runs `detour -- true` once with DETOUR_CODE_CACHE=write and saves the functions compiled up
+// to the child's spawn): `detour -- true` 340 → 260 M instructions, `node -e 0` 87 M (callgrind, clean
+// environment, node 20.20, 2026-12-02; ~15 ms of ~70 here). CommonJS rather than an ES module spares Node's ES
+// module loader, 21 M more; so the build makes dist/cli.cjs with esbuild, not tsc, which would put "use strict"
+// above the shell line (esbuild keeps line 2 for its @preserve).
 //
-// The cache file starts with the SHA-256 of the bundle it was made from: V8's own check compares only the
-// source's length (and V8's version and flags), so a rebuilt bundle of the same length must not meet an old
-// cache. A cache V8 rejects (another Node.js version) costs nothing but the check; detour then compiles as
-// before. DETOUR_CODE_CACHE=off ignores the cache; =report prints one line saying what became of it.
+// V8 checks a cache against its own version and flags but the source only by length, so the cache file starts
+// with a SHA-256 of the bundle and of the Node.js version and platform it was made with. Any other Node.js (the
+// cache ships in the package, made by the publisher's) or bundle gets `require`: Node ≥ 22.1 then keeps the
+// compiled bundle in its own compile cache (under the system temp folder), Node 20 compiles it as before.
+// DETOUR_CODE_CACHE=off ignores the cache; =report prints one line saying what became of it.
 import crypto = require('node:crypto');
 import fs = require('node:fs');
 import nodeModule = require('node:module');
@@ -35,14 +37,19 @@ if (process.env.DETOUR_NODE_EXTRA_CA_CERTS !== undefined) {
 
 const bundleFile = path.join(__dirname, 'app.bundle.cjs');
 const cacheFile = path.join(__dirname, 'app.bundle.cache');
-const HASH_BYTES = 32;
+const STAMP_BYTES = 32;
 const mode = process.env.DETOUR_CODE_CACHE; // undefined (use it), 'off', 'report', 'write' (the build)
 delete process.env.DETOUR_CODE_CACHE; // the child runs a program of its own
 
 type CacheState = 'accepted' | 'rejected' | 'absent' | 'stale' | 'off';
 
-/** The cache file's V8 data, if it was made from this bundle (its SHA-256 first). */
-function readCache(sourceHash: Buffer): { data?: Buffer; state: CacheState } {
+/** What a cache must have been made from: this bundle, on this Node.js and platform. */
+function stampOf(source: string): Buffer {
+  return crypto.createHash('sha256').update(`${process.version} ${process.platform} ${process.arch}\0`).update(source).digest();
+}
+
+/** The cache file's V8 data, if it was made from this bundle on this Node.js. */
+function readCache(stamp: Buffer): { data?: Buffer; state: CacheState } {
   if (mode === 'off' || mode === 'write') return { state: 'off' };
   let file: Buffer;
   try {
@@ -50,47 +57,56 @@ function readCache(sourceHash: Buffer): { data?: Buffer; state: CacheState } {
   } catch {
     return { state: 'absent' };
   }
-  if (file.length <= HASH_BYTES || !file.subarray(0, HASH_BYTES).equals(sourceHash)) return { state: 'stale' };
-  return { data: file.subarray(HASH_BYTES), state: 'accepted' };
+  if (file.length <= STAMP_BYTES || !file.subarray(0, STAMP_BYTES).equals(stamp)) return { state: 'stale' };
+  return { data: file.subarray(STAMP_BYTES), state: 'accepted' };
 }
 
-/** The bundle compiled as a function of CommonJS's five names plus the launcher's hand (src/launcher.ts). A
- *  function of its own, so that the source read and the cache file are garbage once V8 has them (~0.6 MB). */
-function compileBundle(): { script: vm.Script; sourceHash: Buffer } {
+/** The bundle compiled with the cache, as a function of CommonJS's five names plus the launcher's hand
+ *  (src/launcher.ts); undefined when there is no cache to use. A function of its own, so that the source read
+ *  and the cache file are garbage once V8 has them (~0.6 MB). */
+function compileBundle(): { script: vm.Script; stamp: Buffer } | undefined {
   const source = fs.readFileSync(bundleFile, 'utf8');
-  const sourceHash = crypto.createHash('sha256').update(source).digest();
-  const cache = readCache(sourceHash);
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __detourLauncher) {${source}\n})`, {
-    filename: bundleFile,
-    cachedData: cache.data,
-  });
-  if (cache.data && script.cachedDataRejected) cache.state = 'rejected';
+  const stamp = stampOf(source);
+  const cache = readCache(stamp);
+  let script: vm.Script | undefined;
+  if (cache.data || mode === 'write') {
+    script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __detourLauncher) {${source}\n})`, {
+      filename: bundleFile,
+      cachedData: cache.data,
+    });
+    if (script.cachedDataRejected) cache.state = 'rejected'; // made by a V8 that differs in a way the stamp misses
+  }
   if (mode === 'report') process.stderr.write(`detour: code cache ${cache.state}\n`);
-  return { script, sourceHash };
+  return script && { script, stamp };
 }
 
-const { script, sourceHash } = compileBundle();
-
-let saved = false;
-const launcher = {
-  // Code that vm.Script compiled cannot call import() on Node 20 without --experimental-vm-modules; this
-  // file's import() resolves from dist/, as the bundle's own would.
-  importExternal: (specifier: string): Promise<unknown> => import(specifier),
-  // The start-up path is compiled by now. Saved before main.ts changes a V8 flag: V8 stamps the cache with its
-  // flags, and one made after the change would be rejected by every later start.
-  startupDone(): void {
-    if (mode !== 'write' || saved) return;
-    saved = true;
-    fs.writeFileSync(cacheFile, Buffer.concat([sourceHash, script.createCachedData()]));
-  },
-};
-const bundleModule = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void).call(
-  bundleModule.exports,
-  bundleModule.exports,
-  nodeModule.createRequire(bundleFile),
-  bundleModule,
-  bundleFile,
-  __dirname,
-  launcher,
-);
+const compiled = compileBundle();
+if (compiled) {
+  const { script, stamp } = compiled;
+  let saved = false;
+  const launcher = {
+    // Code that vm.Script compiled cannot call import() on Node 20 without --experimental-vm-modules; this
+    // file's import() resolves from dist/, as the bundle's own would.
+    importExternal: (specifier: string): Promise<unknown> => import(specifier),
+    // The start-up path is compiled by now. Saved before main.ts changes a V8 flag: V8 stamps the cache with its
+    // flags, and one made after the change would be rejected by every later start.
+    startupDone(): void {
+      if (mode !== 'write' || saved) return;
+      saved = true;
+      fs.writeFileSync(cacheFile, Buffer.concat([stamp, script.createCachedData()]));
+    },
+  };
+  const bundleModule = { exports: {} };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(
+    bundleModule.exports,
+    bundleModule.exports,
+    nodeModule.createRequire(bundleFile),
+    bundleModule,
+    bundleFile,
+    __dirname,
+    launcher,
+  );
+} else {
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  require(bundleFile);
+}
