@@ -9,11 +9,13 @@
 //  - scavenges and the freeing of dead buffers on the main thread: on a 2-core machine waking helper threads
 //    cost more than the work, and buffers freed at once are reused while still in cache;
 //  - a scavenge at 40% of the young generation, and at 10% while a body of more than 1 MiB streams.
-// Measured with S1 (512 MiB through the rewrite; 7 interleaved runs, medians; 1-min load 1.8; 2026-12-02): peak
-// RSS 81.1 → 66.2 MiB, detour's CPU 1.29 → 1.22 s, 444 → 466 MB/s. The 10% trigger for every request cost S2
-// (2,000 small GETs) ~3–6% more CPU; 40% costs it nothing measurable (0.91 → 0.89 s, 9 runs). Switching from
-// V8's 80% straight to 10% left one long first cycle (peak 72 MiB), hence 40% outside large bodies. The 10%
-// trigger with the helper threads on cost 6% more CPU and ~10% throughput; 5% gave 62.8 MiB for 1.25 s of CPU.
+// Measured with S1 (512 MiB through the rewrite; 9 interleaved runs, medians; 1-min load 1.8; 2026-12-02): peak
+// RSS 81.4 → 66.4 MiB, detour's CPU 1.29 → 1.23 s, 445 → 469 MB/s; `node bench/run.mjs --only S1`, before and
+// after alternated twice: 81.5/83.5 → 66.8/66.5 MiB (node floor 66–68, mitmdump 62.4–62.8), rewrite / fastest
+// mitmdump 1.44/1.57 → 1.66/1.69. S2 (2,000 small GETs) unchanged: CPU 0.89 → 0.88 s (11 runs), with the 10%
+// trigger for every request it cost ~3–6% more. Switching from V8's 80% straight to 10% left one long first
+// cycle (peak 72 MiB), hence 40% outside large bodies. The 10% trigger with the helper threads on cost 6% more
+// CPU and ~10% throughput; 5% while streaming gives 63.8 MiB for ~4% more CPU than 10%.
 import type * as V8 from 'node:v8';
 
 /** Set once after spawn: they change V8's flag hash if given at start, which costs Node its code cache. */
