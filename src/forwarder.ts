@@ -10,6 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { TargetError, toTargetError } from './errors.js';
 import { dialClockOf, MAX_FREE_SOCKETS, type TargetAgents } from './agents.js';
 import { relay } from './relay.js';
+import { BULK_BODY_BYTES, bulkBodyStarted } from './youngGeneration.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type Route } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
 import { stripHopByHop, textAnswer } from './headers.js';
@@ -369,7 +370,11 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   const chosen = plan.targets[attempts.length - 1]!;
   const label = chosen.label;
   let bytes = 0;
-  answer.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  let bulkEnded: (() => void) | undefined;
+  answer.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > BULK_BODY_BYTES) bulkEnded ??= bulkBodyStarted();
+  });
   const socket = upstream.socket;
   let idle: TargetError | undefined;
   const onIdle = () => upstream.destroy((idle = new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`)));
@@ -378,6 +383,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
   const transforms = (edit?.transforms ?? []) as unknown as (Readable & Writable)[];
   relay([answer, ...transforms, res], (err) => {
+    bulkEnded?.();
     res.off('close', onClose);
     socket?.off('timeout', onIdle); // the socket may go back to the pool and serve another request
     if (err) {
