@@ -64,8 +64,7 @@ export interface ForwardContext {
   readonly reporter: Reporter;
 }
 
-type Answer = { res: http.IncomingMessage; upstream: http.ClientRequest } | { error: TargetError };
-type Outcome = Answer & { clock: AttemptClock };
+type Outcome = { res: http.IncomingMessage; upstream: http.ClientRequest; clock: AttemptClock } | { error: TargetError; clock: AttemptClock };
 
 function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -122,11 +121,11 @@ function attemptOnce(
     if (client.gone) upstream.destroy(new TargetError('E_RESET', 'client went away'));
     const clock: AttemptClock = { start: performance.now() };
     let settled = false;
-    const settle = (o: Answer) => {
+    const settle = (o: Outcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(firstByte);
-      resolve({ ...o, clock });
+      resolve(o);
     };
     let firstByte: NodeJS.Timeout | undefined;
     upstream.on('socket', (socket) => {
@@ -147,7 +146,7 @@ function attemptOnce(
       firstByte = setTimeout(() => {
         const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
         upstream.destroy(e);
-        settle({ error: e });
+        settle({ error: e, clock });
       }, ctx.timeouts.firstByteMs);
     });
     upstream.on('timeout', () => {
@@ -156,13 +155,13 @@ function attemptOnce(
       if (settled || clock.sent !== undefined) return;
       const e = new TargetError('E_IDLE_TIMEOUT', `${target.host} stalled for ${ctx.timeouts.idleMs} ms before answering`);
       upstream.destroy(e);
-      settle({ error: e });
+      settle({ error: e, clock });
     });
     upstream.on('response', (res) => {
       clock.headers = performance.now();
-      settle({ res, upstream });
+      settle({ res, upstream, clock });
     });
-    upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
+    upstream.on('error', (e) => settle({ error: toTargetError(e, target.host), clock }));
   });
 }
 
@@ -297,14 +296,18 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       ...(error ? { error } : {}),
       ...(untried() ?? {}),
       ...(plan.refusedWriteHint && status === 401 && !req.headers.authorization ? { hint: plan.refusedWriteHint } : {}),
-      detail: {
-        startedAt: started,
-        httpVersion: req.httpVersion,
-        requestHeaders: req.rawHeaders,
-        // The answering target's response, when there was one (never a refused answer of the chain).
-        ...(answered && 'res' in answered ? { responseHeaders: answered.res.rawHeaders, statusText: answered.res.statusMessage ?? '' } : {}),
-        timings: exchangeTimings(begin, answered && 'res' in answered ? answered.clock : undefined, performance.now()),
-      },
+      ...(ctx.reporter.wantsDetail
+        ? {
+            detail: {
+              startedAt: started,
+              httpVersion: req.httpVersion,
+              requestHeaders: req.rawHeaders,
+              // The answering target's response, when there was one (never a refused answer of the chain).
+              ...(answered && 'res' in answered ? { responseHeaders: answered.res.rawHeaders, statusText: answered.res.statusMessage ?? '' } : {}),
+              timings: exchangeTimings(begin, answered && 'res' in answered ? answered.clock : undefined, performance.now()),
+            },
+          }
+        : {}),
     });
 
   // For the warning line: the chain stopped after a failure with a target left (',' or a body already sent).
