@@ -340,7 +340,9 @@ async function main() {
   };
 
   for (let r = 0; r < runs; r++) {
-    for (const v of list) {
+    // With --baseline, the two builds swap places every other round: neither always runs first.
+    const order = baselineCli && r % 2 ? list.map((v, i) => (/^detour baseline/.test(v.name) ? list[i - 1] : /^detour baseline/.test(list[i + 1]?.name ?? '') ? list[i + 1] : v)) : list;
+    for (const v of order) {
       if (v.s4) {
         if (!ctx.goTree) continue;
         origin.latency = mirror.latency = true;
