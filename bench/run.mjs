@@ -19,7 +19,8 @@
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm (no peers),
 // --only S1|S2|S3|S4 (comma-separated list), --variant <part of a variant's name>, --modules N,
-// --cpu-prof <dir> (detour writes a V8 CPU profile per run there).
+// --cpu-prof <dir> (detour writes a V8 CPU profile per run there), --baseline <other build's dist/cli.js> (its
+// detour variants run beside this build's, named "detour baseline …", interleaved run by run: a before/after).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -45,8 +46,9 @@ const MODULES = Number(option('--modules')) || 200;
 const cliPath = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const nodeMitm = fileURLToPath(new URL('./node-mitm.mjs', import.meta.url));
 // Profiling runs go through node itself so that it can take --cpu-prof; the shebang's flag is repeated.
-const detourCmd = cpuProf ? process.execPath : cliPath;
-const detourPre = cpuProf ? ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', cpuProf, cliPath] : [];
+const baselineCli = option('--baseline');
+/** How to start a detour build: its file, or node with --cpu-prof in front. */
+const detourCommand = (cli) => (cpuProf ? [process.execPath, ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', cpuProf, cli]] : [cli, []]);
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'detour-bench-'));
 const children = new Set();
@@ -234,11 +236,20 @@ async function goDownload(name, cmd, argv, run, paths) {
 function variants(ctx) {
   const direct = (trust) => `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${trust}`;
   const directRun = (trust) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', direct(trust)) : curlSmall('https://mirror.bench.test', direct(trust))]);
-  const detourRun = (rule, host) => (kind) => timed(detourCmd, [...detourPre, ...detourArgs(ctx, rule), 'bash', '-c', kind === 'bulk' ? curlBulk(`https://${host}/big`, '') + peakSuffix : curlSmall(`https://${host}`, '')]);
+  const detourRun = (rule, host, cli = cliPath) => (kind) => {
+    const [cmd, pre] = detourCommand(cli);
+    return timed(cmd, [...pre, ...detourArgs(ctx, rule), 'bash', '-c', kind === 'bulk' ? curlBulk(`https://${host}/big`, '') + peakSuffix : curlSmall(`https://${host}`, '')]);
+  };
+  const detourGo = (name, cli) => () => {
+    const run = goRun(ctx, name.replace(/\W+/g, '-'), {});
+    const [cmd, pre] = detourCommand(cli);
+    return goDownload(name, cmd, [...pre, ...detourArgs(ctx, 'go=https://mirror.bench.test|origin', [`--connect-to=proxy.golang.org:443:127.0.0.1:${ctx.origin.port}`]), 'go', 'mod', 'download'], run, ctx.goTree.paths);
+  };
   const list = [
     { name: 'direct', run: directRun(ctx.tls.userTrust) },
     { name: 'direct (test CA only)', run: directRun(ctx.tls.ca) },
     { name: 'detour rewrite', run: detourRun('origin.bench.test=https://mirror.bench.test', 'origin.bench.test') },
+    ...(baselineCli ? [{ name: 'detour baseline rewrite', run: detourRun('origin.bench.test=https://mirror.bench.test', 'origin.bench.test', baselineCli) }] : []),
     // The floor: a minimal Node MITM doing the rewrite's job, run the same way (bench/node-mitm.mjs).
     { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
     { name: 'detour tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test') },
@@ -248,10 +259,8 @@ function variants(ctx) {
       return goDownload('go direct', 'go', ['mod', 'download'], run, ctx.goTree.paths);
     } },
     // go's own default GOPROXY (https://proxy.golang.org,direct), origin mapped to a stand-in that must stay idle.
-    { name: 'detour go', s4: true, run: () => {
-      const run = goRun(ctx, 'detour', {});
-      return goDownload('detour go', detourCmd, [...detourPre, ...detourArgs(ctx, 'go=https://mirror.bench.test|origin', [`--connect-to=proxy.golang.org:443:127.0.0.1:${ctx.origin.port}`]), 'go', 'mod', 'download'], run, ctx.goTree.paths);
-    } },
+    { name: 'detour go', s4: true, run: detourGo('detour go', cliPath) },
+    ...(baselineCli ? [{ name: 'detour baseline go', s4: true, run: detourGo('detour baseline go', baselineCli) }] : []),
   ];
   // Peers: curl asks for https://localhost:<origin port>/… (the origin's stand-in name, see pki()).
   const peerOrigin = `https://localhost:${ctx.origin.port}`;
@@ -331,7 +340,9 @@ async function main() {
   };
 
   for (let r = 0; r < runs; r++) {
-    for (const v of list) {
+    // With --baseline, the two builds swap places every other round: neither always runs first.
+    const order = baselineCli && r % 2 ? list.map((v, i) => (/^detour baseline/.test(v.name) ? list[i - 1] : /^detour baseline/.test(list[i + 1]?.name ?? '') ? list[i + 1] : v)) : list;
+    for (const v of order) {
       if (v.s4) {
         if (!ctx.goTree) continue;
         origin.latency = mirror.latency = true;
@@ -394,6 +405,9 @@ async function main() {
     'node floor / direct (small with latency, s)': at('S2 small s (latency)', 'node floor (minimal MITM)') / at('S2 small s (latency)', 'direct'),
     'start-up extra ms': at('S3 start ms', 'detour -- true') - at('S3 start ms', 'true'),
     'S4 detour / go direct': at('S4 go mod download s', 'detour') / at('S4 go mod download s', 'go direct'),
+    'S4 detour baseline / go direct': at('S4 go mod download s', 'detour baseline') / at('S4 go mod download s', 'go direct'),
+    'rewrite baseline / rewrite (small, s)': at('S2 small s', 'detour baseline rewrite') / at('S2 small s', 'detour rewrite'),
+    'rewrite baseline / rewrite (small with latency, s)': at('S2 small s (latency)', 'detour baseline rewrite') / at('S2 small s (latency)', 'detour rewrite'),
     'S4 mitmdump lazy / go direct': at('S4 go mod download s', 'mitmdump lazy') / at('S4 go mod download s', 'go direct'),
     'S4 whistle / go direct': at('S4 go mod download s', 'whistle') / at('S4 go mod download s', 'go direct'),
   }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
@@ -405,7 +419,7 @@ async function main() {
   process.stdout.write(md);
   mkdirSync(outDir, { recursive: true });
   // A filtered or profiled run does not replace the full results.
-  const partial = only || variantFilter || cpuProf;
+  const partial = only || variantFilter || cpuProf || baselineCli;
   writeFileSync(join(outDir, partial ? 'results-partial.json' : 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, modules: MODULES, load, notes, summary, ratios, raw: results }, null, 2) + '\n');
   origin.close();
   mirror.close();

@@ -13,7 +13,7 @@ import { relay } from './relay.js';
 import { BULK_BODY_BYTES, bulkBodyStarted } from './youngGeneration.js';
 import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type Route } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
-import { stripHopByHop, textAnswer } from './headers.js';
+import { stripHopByHop, stripHopByHopRaw, textAnswer } from './headers.js';
 import type { ChallengeCredentials } from './challenge.js';
 
 export interface PlannedTarget {
@@ -65,11 +65,32 @@ export interface ForwardContext {
   readonly reporter: Reporter;
 }
 
-type Answer = { res: http.IncomingMessage; upstream: http.ClientRequest } | { error: TargetError };
-type Outcome = Answer & { clock: AttemptClock };
+type Outcome = { res: http.IncomingMessage; upstream: http.ClientRequest; clock: AttemptClock } | { error: TargetError; clock: AttemptClock };
 
-function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+/** Whether the client's request has a body to stream: a Transfer-Encoding, or a Content-Length above 0 (the first one). */
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(raw[i + 1]) > 0;
+  }
+  return false;
+}
+
+/**
+ * The request's headers for a target, from the client's raw list: hop-by-hop ones dropped, Host the target's.
+ * The client's credentials are for the host it asked (npm's registry token, git's Basic auth): never handed to a
+ * mirror on another host, as curl and Go drop them on a cross-host redirect. A team mirror's credentials from
+ * its target URL go to that target and no other.
+ */
+function targetHeaders(raw: readonly string[], target: URL, crossHost: boolean, authorization: string | undefined): string[] {
+  const headers = stripHopByHopRaw(
+    raw,
+    (name) => name === 'host' || ((crossHost || authorization !== undefined) && name === 'authorization') || (crossHost && name === 'cookie'),
+  );
+  headers.unshift('Host', target.host);
+  if (authorization !== undefined) headers.push('Authorization', authorization);
+  return headers;
 }
 
 /** After an outcome, is the target reached through `via` tried (chain.ts)? */
@@ -100,16 +121,7 @@ function attemptOnce(
 ): Promise<Outcome> {
   return new Promise((resolve) => {
     const target = planned.url;
-    const headers = stripHopByHop(req.headers);
-    // The client's credentials are for the host it asked (npm's registry token, git's Basic auth): never
-    // hand them to a mirror on another host, as curl and Go drop them on a cross-host redirect.
-    if (target.host !== originalHost) {
-      delete headers.authorization;
-      delete headers.cookie;
-    }
-    // A team mirror's credentials from its target URL go to that target and no other.
-    if (planned.authorization) headers.authorization = planned.authorization;
-    headers.host = target.host;
+    const headers = targetHeaders(req.rawHeaders, target, target.host !== originalHost, planned.authorization || undefined);
     const secure = target.protocol === 'https:';
     const upstream = (secure ? https : http).request({
       method: req.method,
@@ -123,11 +135,11 @@ function attemptOnce(
     if (client.gone) upstream.destroy(new TargetError('E_RESET', 'client went away'));
     const clock: AttemptClock = { start: performance.now() };
     let settled = false;
-    const settle = (o: Answer) => {
+    const settle = (o: Outcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(firstByte);
-      resolve({ ...o, clock });
+      resolve(o);
     };
     let firstByte: NodeJS.Timeout | undefined;
     upstream.on('socket', (socket) => {
@@ -135,7 +147,7 @@ function attemptOnce(
       clock.reused = upstream.reusedSocket;
       clock.dial = dialClockOf(socket as Socket);
       socket.setTimeout(ctx.timeouts.idleMs);
-      if (hasBody(req)) {
+      if (hasBody(req.rawHeaders)) {
         body.sent = true;
         req.pipe(upstream);
       } else upstream.end();
@@ -148,7 +160,7 @@ function attemptOnce(
       firstByte = setTimeout(() => {
         const e = new TargetError('E_FIRST_BYTE_TIMEOUT', `no response from ${target.host} within ${ctx.timeouts.firstByteMs} ms`);
         upstream.destroy(e);
-        settle({ error: e });
+        settle({ error: e, clock });
       }, ctx.timeouts.firstByteMs);
     });
     upstream.on('timeout', () => {
@@ -157,13 +169,13 @@ function attemptOnce(
       if (settled || clock.sent !== undefined) return;
       const e = new TargetError('E_IDLE_TIMEOUT', `${target.host} stalled for ${ctx.timeouts.idleMs} ms before answering`);
       upstream.destroy(e);
-      settle({ error: e });
+      settle({ error: e, clock });
     });
     upstream.on('response', (res) => {
       clock.headers = performance.now();
-      settle({ res, upstream });
+      settle({ res, upstream, clock });
     });
-    upstream.on('error', (e) => settle({ error: toTargetError(e, target.host) }));
+    upstream.on('error', (e) => settle({ error: toTargetError(e, target.host), clock }));
   });
 }
 
@@ -298,14 +310,18 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       ...(error ? { error } : {}),
       ...(untried() ?? {}),
       ...(plan.refusedWriteHint && status === 401 && !req.headers.authorization ? { hint: plan.refusedWriteHint } : {}),
-      detail: {
-        startedAt: started,
-        httpVersion: req.httpVersion,
-        requestHeaders: req.rawHeaders,
-        // The answering target's response, when there was one (never a refused answer of the chain).
-        ...(answered && 'res' in answered ? { responseHeaders: answered.res.rawHeaders, statusText: answered.res.statusMessage ?? '' } : {}),
-        timings: exchangeTimings(begin, answered && 'res' in answered ? answered.clock : undefined, performance.now()),
-      },
+      ...(ctx.reporter.wantsDetail
+        ? {
+            detail: {
+              startedAt: started,
+              httpVersion: req.httpVersion,
+              requestHeaders: req.rawHeaders,
+              // The answering target's response, when there was one (never a refused answer of the chain).
+              ...(answered && 'res' in answered ? { responseHeaders: answered.res.rawHeaders, statusText: answered.res.statusMessage ?? '' } : {}),
+              timings: exchangeTimings(begin, answered && 'res' in answered ? answered.clock : undefined, performance.now()),
+            },
+          }
+        : {}),
     });
 
   // For the warning line: the chain stopped after a failure with a target left (',' or a body already sent).
@@ -380,7 +396,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   const onIdle = () => upstream.destroy((idle = new TargetError('E_IDLE_TIMEOUT', `${label} sent nothing for ${ctx.timeouts.idleMs} ms mid-body`)));
   socket?.on('timeout', onIdle);
   const edit = plan.modifyResponse?.(answer, chosen, plan.original, method);
-  res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHop(answer.headers));
+  res.writeHead(answer.statusCode ?? 502, answer.statusMessage, edit?.headers ?? stripHopByHopRaw(answer.rawHeaders));
   const transforms = (edit?.transforms ?? []) as unknown as (Readable & Writable)[];
   relay([answer, ...transforms, res], (err) => {
     bulkEnded?.();

@@ -66,12 +66,17 @@ export function splitList(value: string | undefined): string[] {
 }
 
 export class DirectList {
+  /** Both lists, made once: they are read for every request. */
+  private readonly all: readonly Pattern[];
+
   constructor(
     /** Patterns given with --direct: ecosystems may pass these on to their tools (Go's GOPRIVATE). */
     readonly own: readonly Pattern[],
     /** Patterns inherited from the parent's environment: the ecosystems' (Go's GOPRIVATE, GONOPROXY) and NO_PROXY. */
     readonly inherited: readonly Pattern[],
-  ) {}
+  ) {
+    this.all = [...own, ...inherited];
+  }
 
   static from(direct: string[], parentEnv: NodeJS.ProcessEnv): DirectList {
     const own = direct.flatMap(splitList).map(goPattern);
@@ -84,10 +89,6 @@ export class DirectList {
     return new DirectList(own, inherited);
   }
 
-  private get all(): Pattern[] {
-    return [...this.own, ...this.inherited];
-  }
-
   /** For CONNECT, where only the host is known: host-only patterns decide. */
   matchesHost(host: string): boolean {
     return this.all.some((p) => p.elements === 1 && p.test(host));
@@ -95,6 +96,7 @@ export class DirectList {
 
   /** For a decrypted or plain request: host plus path, or a Go module path. */
   matchesPath(hostAndPath: string): boolean {
+    if (!this.all.length) return false;
     const path = hostAndPath.replace(/^\/+/, '');
     return this.all.some((p) => p.test(path));
   }

@@ -370,7 +370,14 @@ export function targetUrl(match: RuleMatch, hop: Hop, original: URL): URL {
   const suffixPath = q < 0 ? match.suffix : match.suffix.slice(0, q);
   const query = q < 0 ? '' : match.suffix.slice(q);
   const mapped = (match.rule.mirrorPath ? match.rule.mirrorPath(suffixPath) : undefined) ?? suffixPath;
-  const url = new URL(hop.target.base.href);
+  const base = hop.target.base;
+  // One parse of the whole string, where setting pathname and search on a copy of the base parsed three times.
+  // The same URL as long as `mapped` is a path (from a parsed one: '/'-led, no '?' or '#') and the base has no
+  // query or fragment of its own (a target's base is a folder URL).
+  if (!base.search && !base.hash && (mapped === '' || mapped[0] === '/') && !/[?#]/.test(mapped)) {
+    return new URL(base.href.replace(/\/$/, '') + mapped + query);
+  }
+  const url = new URL(base.href);
   url.pathname = url.pathname.replace(/\/$/, '') + mapped;
   url.search = query;
   return url;

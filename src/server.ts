@@ -116,7 +116,11 @@ export async function startProxy(opts: ProxyServerOptions): Promise<RunningProxy
     else {
       // The entry's own credentials, as the client sends them over https (never over plain HTTP); the
       // forwarder keeps them for the entry's host and drops them for a mirror on another host.
-      if (route.authorization && !req.headers.authorization) req.headers.authorization = route.authorization;
+      // Both header views: the forwarder sends the raw list, the rest of detour reads the object.
+      if (route.authorization && !req.headers.authorization) {
+        req.headers.authorization = route.authorization;
+        req.rawHeaders.push('Authorization', route.authorization);
+      }
       routeRequest(req, res, route.url);
     }
     return true;

@@ -197,6 +197,29 @@ t.test('plain HTTP through the proxy: neither a mirror nor an origin receives Pr
   }
 });
 
+t.test('headers pass as the peer wrote them: repeated fields keep their lines and spelling, hop-by-hop ones are dropped both ways', async (t) => {
+  const w = await makeWorld(t);
+  let seen: string[] = [];
+  await w.https('goproxy.cn', (req, res) => {
+    seen = req.rawHeaders;
+    res.writeHead(200, [
+      'Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Multi', 'one', 'X-Multi', 'two',
+      'Connection', 'X-Target-Hop', 'X-Target-Hop', 'secret', 'Keep-Alive', 'timeout=5', 'Proxy-Thing', 'x', 'X-Mixed-CASE', 'kept',
+    ]);
+    res.end('ok');
+  });
+  const curl = ['curl', '-sS', '--max-time', '30', '-D', '-', '-o', '/dev/null', '-H', 'X-Multi-Req: 1', '-H', 'X-Multi-Req: 2', '-H', 'Cookie: c=1'];
+  const r = await w.detour([...w.flags(), '-m', 'proxy.golang.org=https://goproxy.cn', '--', ...curl, 'https://proxy.golang.org/x/@v/list']);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\r\n');
+  for (const line of ['Set-Cookie: a=1', 'Set-Cookie: b=2', 'X-Multi: one', 'X-Multi: two', 'X-Mixed-CASE: kept']) t.ok(lines.includes(line), `the client got "${line}"`);
+  t.notMatch(r.stdout, /X-Target-Hop|Proxy-Thing|timeout=5/i, "the target's hop-by-hop headers stop at detour");
+  const names = seen.filter((_, i) => i % 2 === 0);
+  t.same(names.filter((n) => n === 'X-Multi-Req'), ['X-Multi-Req', 'X-Multi-Req'], 'a repeated request field keeps its lines');
+  t.same(names.filter((n) => n.toLowerCase() === 'host'), ['Host'], 'one Host');
+  t.notOk(names.some((n) => n.toLowerCase() === 'cookie'), "the client's cookie for the origin is not sent to a mirror on another host");
+});
+
 t.test('--direct wins over a mirror rule for the same host: tunnelled and never decrypted, plain HTTP sent to the origin', async (t) => {
   const w = await makeWorld(t);
   const origin = await w.https('registry.npmjs.org', answer(200, 'tls origin'));

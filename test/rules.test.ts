@@ -223,3 +223,23 @@ t.test('github preset: downloads, archives, raw files and git fetches go to the 
   t.same(plan(['github=https://gh.corp.test/mirror/https://'], 'https://github.com/a/b/archive/main.zip').targets, ['https://gh.corp.test/mirror/https://github.com/a/b/archive/main.zip'], 'a URL given to the preset');
   t.throws(() => parseMirrorSpecs(['github=https://gh.corp.test/mirror']), { message: 'invalid github mirror "https://gh.corp.test/mirror" in "github=https://gh.corp.test/mirror": a URL-prefix proxy is written with a trailing "/https://" (this preset matches paths with "*", which a path-style mirror cannot lay out)' }, 'a path-style mirror cannot serve the preset');
 });
+
+t.test('a mirror target URL is the one the base and the path after the prefix make, parsed once', async (t) => {
+  // What targetUrl built by setting pathname and search on a copy of the base, before it parsed one string.
+  const bySetters = (base: string, suffix: string): string => {
+    const q = suffix.indexOf('?');
+    const url = new URL(base);
+    url.pathname = url.pathname.replace(/\/$/, '') + (q < 0 ? suffix : suffix.slice(0, q));
+    url.search = q < 0 ? '' : suffix.slice(q);
+    return url.href;
+  };
+  const paths = ['/golang.org/x/text/@v/v0.14.0.info', '/a%20b/%2e%2e/c', '/x/../y/./z', '', '?only=query', '/p?q=%2F&r=1', '//double', '/caf%C3%A9/ü'];
+  for (const base of ['https://goproxy.cn', 'https://goproxy.cn/', 'https://m.test/goproxy/', 'https://ci:tok@m.test:8443/go']) {
+    const [rule] = parseMirrorSpecs([`go=${base}`]);
+    for (const path of paths) {
+      const original = new URL(`https://proxy.golang.org${path.startsWith('?') ? '/' + path : path}`);
+      const m = matchRule([rule!], 'proxy.golang.org', 443, original.pathname + original.search)!;
+      t.equal(targetUrl(m, rule!.chain[0]!, original).href, bySetters(rule!.chain[0]!.target.kind === 'mirror' ? rule!.chain[0]!.target.base.href : '', m.suffix), `${base} + ${path}`);
+    }
+  }
+});

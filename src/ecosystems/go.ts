@@ -18,6 +18,7 @@ import type { Ecosystem } from './types.js';
 
 /** Go's case-encoding: '!x' stands for 'X' in module paths on the wire. */
 function goDecode(p: string): string {
+  if (!p.includes('%') && !p.includes('!')) return p; // most paths: nothing to decode (this runs per request)
   return decodeURIComponent(p).replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
