@@ -1,7 +1,7 @@
 // Trust material: the roots detour verifies targets with, and the trust files and directory the child gets.
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, rootCertificates, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ConfigError } from './errors.js';
 import { gitRemoteHttps, hashedEntries, libcurlCompiledCa, type CompiledCa } from './libcurlCa.js';
 
@@ -59,8 +59,8 @@ function rootsNodeLacks(parentEnv: NodeJS.ProcessEnv): string[] {
  * shared store gives the context its own copy first (src/crypto/crypto_context.cc, AddCACert), which is what
  * createSecureContext's `ca` does for each certificate too.
  */
-export function outboundSecureContext(parentEnv: NodeJS.ProcessEnv, extra: readonly string[], options: SecureContextOptions = {}): SecureContext {
-  const context = createSecureContext({ minVersion: 'TLSv1.2', ...options });
+export function outboundSecureContext(parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): SecureContext {
+  const context = createSecureContext({ minVersion: 'TLSv1.2' });
   const native = (context as unknown as { context: { addCACert(pem: string): void } }).context;
   for (const pem of rootsNodeLacks(parentEnv).concat(extra)) native.addCACert(pem);
   return context;
