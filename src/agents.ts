@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { toTargetError } from './errors.js';
 import { dialTcp, dialTls, type OutboundSettings } from './outbound.js';
 import type { DialClock } from './report.js';
+import { UpstreamPools } from './upstream.js';
 
 /** When each pooled socket was dialed, for the HAR's connect and ssl phases. */
 const dialClocks = new WeakMap<Socket, DialClock>();
@@ -50,12 +51,35 @@ function reserving(agent: http.Agent, create: Create): Create {
   };
 }
 
+/** Dials a connection to a target, stamping its dial timings for --trace. */
+function dial(settings: OutboundSettings, secure: boolean, host: string, port: number): Promise<Socket> {
+  // Stamped for --trace: dialTls asks for the TLS context once TCP (and any proxy hop) is up; the handshake
+  // starts once it is built (the first one parses the root store: that is not the handshake's time).
+  const clock: DialClock = { start: performance.now() };
+  const timed: OutboundSettings = {
+    ...settings,
+    tlsContext: () => {
+      const context = settings.tlsContext();
+      clock.tcp = performance.now();
+      return context;
+    },
+  };
+  const p: Promise<Socket> = secure ? dialTls(timed, host, port) : dialTcp(settings, host, port, false);
+  return p.then((s) => {
+    clock.secure = secure ? performance.now() : undefined;
+    dialClocks.set(s, clock);
+    return s;
+  });
+}
+
 /** Idle sockets kept per target; also the bound on replays of one request (see attempt). */
 export const MAX_FREE_SOCKETS = 16;
 
 export class TargetAgents {
   readonly http: http.Agent;
   readonly https: https.Agent;
+  /** The forwarder's own client's pools, for requests without a body (upstream.ts), on the same dialer. */
+  readonly bodiless: UpstreamPools;
 
   constructor(settings: OutboundSettings) {
     const opts = { keepAlive: true, maxSockets: 64, maxFreeSockets: MAX_FREE_SOCKETS, scheduling: 'lifo' as const, timeout: 30_000 };
@@ -65,34 +89,24 @@ export class TargetAgents {
     const create = (secure: boolean): Create => (o, cb) => {
       const host = String(o.host);
       const port = Number(o.port) || (secure ? 443 : 80);
-      // Stamped for --trace: dialTls asks for the TLS context once TCP (and any proxy hop) is up; the handshake
-      // starts once it is built (the first one parses the root store: that is not the handshake's time).
-      const dial: DialClock = { start: performance.now() };
-      const timed: OutboundSettings = {
-        ...settings,
-        tlsContext: () => {
-          const context = settings.tlsContext();
-          dial.tcp = performance.now();
-          return context;
-        },
-      };
-      const p: Promise<Socket> = secure ? dialTls(timed, host, port) : dialTcp(settings, host, port, false);
-      p.then(
-        (s) => {
-          dial.secure = secure ? performance.now() : undefined;
-          dialClocks.set(s, dial);
-          cb(null, s);
-        },
+      dial(settings, secure, host, port).then(
+        (s) => cb(null, s),
         (e: unknown) => cb(toTargetError(e, `${host}:${port}`)),
       );
       return undefined;
     };
     (this.http as unknown as { createConnection: Create }).createConnection = reserving(this.http, create(false));
     (this.https as unknown as { createConnection: Create }).createConnection = reserving(this.https, create(true));
+    this.bodiless = new UpstreamPools((secure, host, port) => dial(settings, secure, host, port), {
+      maxSockets: opts.maxSockets,
+      maxFreeSockets: opts.maxFreeSockets,
+      idleTimeoutMs: opts.timeout,
+    });
   }
 
   destroy(): void {
     this.http.destroy();
     this.https.destroy();
+    this.bodiless.destroy();
   }
 }

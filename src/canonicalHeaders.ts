@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { ModifyResponse } from './forwarder.js';
 import { stripHopByHop } from './headers.js';
 import type { Replacement } from './metadata.js';
+import type { Answer } from './upstream.js';
 
 /** `url` with a mirror prefix replaced by the origin's; the prefix must end at a boundary (hf-mirror.com ≠ hf-mirror.com.evil). */
 export function canonicalUrl(url: string, pairs: readonly Replacement[]): string | undefined {
@@ -59,7 +60,7 @@ export function withCanonicalHeaders(
   // Longest prefix first: a mirror's root must not shadow a longer mount under it.
   const sorted = new Map([...replacements].map(([label, pairs]) => [label, [...pairs].sort((a, b) => b.from.length - a.from.length)]));
   const lower = names.map((n) => n.toLowerCase());
-  return (res: http.IncomingMessage, target, original, method) => {
+  return (res: Answer, target, original, method) => {
     const edit = inner?.(res, target, original, method);
     const pairs = sorted.get(target.label);
     if (!pairs?.length) return edit;

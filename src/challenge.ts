@@ -10,6 +10,7 @@ import type { CredentialChallenge } from './ecosystems/types.js';
 import { TargetError, toTargetError } from './errors.js';
 import type { TargetAgents } from './agents.js';
 import { bareHost, portOf } from './urls.js';
+import type { Answer } from './upstream.js';
 
 /** An issuer's answer is a small JSON document (containers/image reads at most 1 MiB: iolimits.MaxAuthTokenBodySize). */
 const MAX_ANSWER = 1024 * 1024;
@@ -90,7 +91,7 @@ export class ChallengeCredentials {
    * Where the issuer named by this 401 is, or undefined when the module does not answer it. An issuer on
    * plain http is refused for an https target (the credential would travel in clear).
    */
-  issuerFor(res: http.IncomingMessage, target: URL): URL | undefined {
+  issuerFor(res: Answer, target: URL): URL | undefined {
     const raw = res.headers['www-authenticate'];
     const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     const url = this.challenge.issuerUrl(values);

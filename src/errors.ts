@@ -11,6 +11,7 @@ export type FailureCode =
   | 'E_IDLE_TIMEOUT' // body stalled for longer than the idle timeout
   | 'E_UPSTREAM_PROXY' // the --upstream proxy refused or failed the CONNECT
   | 'E_RESET' // the target closed the connection before or during the response
+  | 'E_PROTOCOL' // the target's answer is not well-formed HTTP/1.1 (upstream.ts's parser refused it)
   | 'E_AUTH'; // the target asked for a credential that detour could not obtain for it (challenge.ts)
 
 export class TargetError extends Error {

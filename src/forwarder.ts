@@ -15,6 +15,7 @@ import { exchangeTimings, type Attempt, type AttemptClock, type Reporter, type R
 import { fallsThrough, type Separator } from './chain.js';
 import { stripHopByHop, stripHopByHopRaw, textAnswer } from './headers.js';
 import type { ChallengeCredentials } from './challenge.js';
+import type { Answer, UpstreamRequest } from './upstream.js';
 
 export interface PlannedTarget {
   readonly url: URL;
@@ -33,7 +34,7 @@ export interface ResponseEdit {
   readonly headers: http.OutgoingHttpHeaders;
   readonly transforms: readonly NodeJS.ReadWriteStream[];
 }
-export type ModifyResponse = (res: http.IncomingMessage, target: PlannedTarget, original: URL, method: string) => ResponseEdit | undefined;
+export type ModifyResponse = (res: Answer, target: PlannedTarget, original: URL, method: string) => ResponseEdit | undefined;
 
 export interface ForwardPlan {
   readonly route: Route;
@@ -65,7 +66,10 @@ export interface ForwardContext {
   readonly reporter: Reporter;
 }
 
-type Outcome = { res: http.IncomingMessage; upstream: http.ClientRequest; clock: AttemptClock } | { error: TargetError; clock: AttemptClock };
+type Outcome = { res: Answer; upstream: Exchange; clock: AttemptClock } | { error: TargetError; clock: AttemptClock };
+
+/** One request to a target: through http.request when it carries a body, else through upstream.ts's client. */
+type Exchange = http.ClientRequest | UpstreamRequest;
 
 /** Whether the client's request has a body to stream: a Transfer-Encoding, or a Content-Length above 0 (the first one). */
 function hasBody(raw: readonly string[]): boolean {
@@ -96,7 +100,7 @@ function targetHeaders(raw: readonly string[], target: URL, crossHost: boolean, 
 /** After an outcome, is the target reached through `via` tried (chain.ts)? */
 const triesNext = (o: Outcome, via: Separator | undefined): boolean => fallsThrough(via, 'error' in o ? undefined : (o.res.statusCode ?? 0));
 
-type Responded = Extract<Outcome, { res: http.IncomingMessage }>;
+type Responded = Extract<Outcome, { res: Answer }>;
 
 const isNotFound = (o: Outcome): boolean => 'res' in o && (o.res.statusCode === 404 || o.res.statusCode === 410);
 
@@ -107,7 +111,7 @@ function isFailure(o: Outcome): boolean {
 /** Whether the client left, and the upstream request to abort when it does. */
 interface ClientState {
   gone: boolean;
-  upstream?: http.ClientRequest;
+  upstream?: Exchange;
 }
 
 /** Sends the request to one target and resolves with its response headers or a typed failure. */
@@ -123,14 +127,11 @@ function attemptOnce(
     const target = planned.url;
     const headers = targetHeaders(req.rawHeaders, target, target.host !== originalHost, planned.authorization || undefined);
     const secure = target.protocol === 'https:';
-    const upstream = (secure ? https : http).request({
-      method: req.method,
-      host: bareHost(target),
-      port: portOf(target),
-      path: target.pathname + target.search,
-      headers,
-      agent: secure ? ctx.agents.https : ctx.agents.http,
-    });
+    const withBody = hasBody(req.rawHeaders);
+    const options = { method: req.method ?? 'GET', host: bareHost(target), port: portOf(target), path: target.pathname + target.search, headers };
+    const upstream: Exchange = withBody
+      ? (secure ? https : http).request({ ...options, agent: secure ? ctx.agents.https : ctx.agents.http })
+      : ctx.agents.bodiless.request({ ...options, secure });
     client.upstream = upstream;
     if (client.gone) upstream.destroy(new TargetError('E_RESET', 'client went away'));
     const clock: AttemptClock = { start: performance.now() };
@@ -147,9 +148,9 @@ function attemptOnce(
       clock.reused = upstream.reusedSocket;
       clock.dial = dialClockOf(socket as Socket);
       socket.setTimeout(ctx.timeouts.idleMs);
-      if (hasBody(req.rawHeaders)) {
+      if (withBody) {
         body.sent = true;
-        req.pipe(upstream);
+        req.pipe(upstream as http.ClientRequest);
       } else upstream.end();
     });
     // First byte is counted from the end of the request: an upload may take as long as it takes (a stalled
@@ -232,7 +233,7 @@ async function answerChallenge(
 }
 
 /** Reads a refused answer to its end so the socket can be reused; one that stalls is dropped instead. */
-function drain(res: http.IncomingMessage, ms: number): void {
+function drain(res: Answer, ms: number): void {
   const timer = setTimeout(() => res.destroy(), ms);
   res.once('close', () => clearTimeout(timer));
   res.resume();
@@ -269,6 +270,7 @@ function keep(outcome: Responded, label: string, ms: number): Kept {
     });
     res.once('end', () => give(size <= KEEP_LIMIT ? Buffer.concat(chunks) : undefined));
     res.once('close', () => give(undefined)); // after 'end' this changes nothing (a promise settles once)
+    if (res.destroyed) give(undefined); // broken before anyone listened (upstream.ts)
     res.once('error', () => give(undefined));
   });
   return { outcome, label, body };

@@ -2,11 +2,11 @@
 // dist.tarball, PyPI hrefs, relative ones included, crates config.json) is rewritten back to the origin's
 // before the client sees it, so lockfiles record origin URLs and artifact requests come back through
 // detour's rules. Streaming, bounded memory; artifacts are never touched (the preset decides what is metadata).
-import type http from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ModifyResponse, ResponseEdit } from './forwarder.js';
 import { stripHopByHop } from './headers.js';
+import type { Answer } from './upstream.js';
 
 export interface Replacement {
   readonly from: string;
@@ -172,7 +172,7 @@ export interface MetadataSpec {
  * names the origin), only 2xx, only metadata. `replacements` is keyed by target label.
  */
 export function metadataRewriter(spec: MetadataSpec, pathPrefix: string, replacements: ReadonlyMap<string, readonly Replacement[]>): ModifyResponse {
-  return (res: http.IncomingMessage, target, original, method): ResponseEdit | undefined => {
+  return (res: Answer, target, original, method): ResponseEdit | undefined => {
     const pairs = replacements.get(target.label);
     if (!pairs?.length) return undefined;
     const status = res.statusCode ?? 0;

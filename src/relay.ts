@@ -22,6 +22,9 @@ export function relay(chain: readonly [Readable, ...(Readable & Writable)[], Wri
     for (const s of chain) s.destroy();
     done(err);
   };
+  // A source destroyed before the relay began (its error kept in `errored`, emitted to nobody) fails at once.
+  const source = chain[0];
+  if (source.destroyed && !source.readableEnded) return fail(source.errored ?? new PrematureClose('the source'));
   const last = chain[chain.length - 1] as Writable;
   chain.forEach((s, i) => {
     s.on('error', fail); // stays attached after settling: a late 'error' must not become an uncaught one

@@ -121,6 +121,9 @@ t.test('a target that closes a pooled connection as the next request arrives: GE
   const script = [
     `echo "one=$(curl -sS -w ' %{http_code}' http://example.test/one)"`,
     `echo "two=$(curl -sS -w ' %{http_code}' http://example.test/two)"`,
+    // Requests with a body have their own pool (http.request's; upstream.ts's client takes the body-less ones):
+    // a first POST opens its connection, the second meets it closing.
+    `echo "post=$(curl -sS -w ' %{http_code}' --data-binary payload http://example.test/post)"`,
     `echo "three=$(curl -sS -w ' %{http_code}' --data-binary payload http://example.test/three | tr '\\n' ' ')"`,
   ].join('\n');
   const r = await w.detour([...w.flags(), `--connect-to=example.test:80:127.0.0.1:${origin.port}`, '--', 'sh', '-c', script]);
@@ -128,6 +131,7 @@ t.test('a target that closes a pooled connection as the next request arrives: GE
   t.match(r.stdout, /^one=ok:\/one 200$/m, 'http: the first request');
   t.match(r.stdout, /^two=ok:\/two 200$/m, 'http: a GET on a closing pooled connection is answered, on a new connection');
   t.match(r.stdout, /^three=detour: every target failed for POST http:\/\/example\.test\/three .*E_RESET.* 502 *$/m, 'http: a POST with a body is not sent twice: 502 E_RESET');
-  t.same(plain.dropped, ['GET /two', 'POST /three'], 'http: the origin saw the POST once');
-  t.equal(origin.requests.filter((q) => q.method === 'POST').length, 1);
+  t.match(r.stdout, /^post=ok:\/post 200$/m, 'http: the first POST, on a new connection');
+  t.same(plain.dropped, ['GET /two', 'POST /three'], 'http: the origin saw the second POST once');
+  t.same(origin.requests.filter((q) => q.method === 'POST').map((q) => q.url), ['/post', '/three'], 'each POST reached it once');
 });
