@@ -38,6 +38,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible characters, spaces, tabs and obs-text; no CR, LF, NUL or other controls.
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+// Leading zeros are allowed (llhttp allows them); up to 12 significant digits (2^48) keep the count exact.
+const CHUNK_LINE = /^0*([0-9A-Fa-f]{1,12})(?:[ \t]*;.*)?$/s;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -140,12 +142,20 @@ export class ResponseParser {
       stage.kind === 'trailers' && data.length >= 2 && data[0] === 13 && data[1] === 10
         ? 0
         : data.indexOf(headLike ? HEAD_END : CRLF);
+    if (stage.kind === 'chunkEnd') {
+      if (data[0] !== 13 || (data.length >= 2 && data[1] !== 10)) throw new ResponseParseError('chunk data not followed by CRLF');
+    } else if (hasBareLf(data, end < 0 ? data.length : end)) {
+      // A line ended by LF alone: refused at once (not after 16 KiB or at EOF), and the same wherever the bytes split.
+      throw new ResponseParseError(`bare LF in the ${stage.kind === 'head' ? 'response head' : stage.kind === 'trailers' ? 'trailers' : 'chunk-size line'}`);
+    }
     if (end < 0) {
-      if (data.length > (headLike ? MAX_HEAD_BYTES : MAX_CHUNK_LINE)) throw new ResponseParseError(headLike ? 'response head too large' : 'chunk-size line too long');
-      if (stage.kind === 'chunkEnd' && data.length >= 2) throw new ResponseParseError('chunk data not followed by CRLF');
+      // The limits hold on the section before its terminator, however the bytes arrive: up to 3 bytes of an
+      // unfinished CRLFCRLF (1 of a CRLF) may already be here.
+      if (data.length > (headLike ? MAX_HEAD_BYTES + 3 : MAX_CHUNK_LINE + 1)) this.tooLong(stage);
       this.pending = data === buf ? Buffer.from(buf) : data; // a copy: the caller's buffer may be reused
       return undefined;
     }
+    if (end > (headLike ? MAX_HEAD_BYTES : MAX_CHUNK_LINE)) this.tooLong(stage);
     this.pending = undefined;
     const after = data.subarray(end + (headLike && end > 0 ? 4 : 2));
     const text = data.toString('latin1', 0, end);
@@ -161,7 +171,6 @@ export class ResponseParser {
         this.stage = { kind: 'chunkSize' };
         break;
       case 'trailers':
-        if (end > MAX_HEAD_BYTES) throw new ResponseParseError('trailers too large');
         if (end > 0) parseFields(text.split('\r\n'), 0); // checked, then dropped: the client gets the body alone
         this.finishBody();
         break;
@@ -169,8 +178,11 @@ export class ResponseParser {
     return after;
   }
 
+  private tooLong(stage: Stage): never {
+    throw new ResponseParseError(stage.kind === 'head' ? 'response head too large' : stage.kind === 'trailers' ? 'trailers too large' : 'chunk-size line too long');
+  }
+
   private onHead(text: string): void {
-    if (text.length > MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
     const lines = text.split('\r\n');
     const status = STATUS_LINE.exec(lines[0]!);
     if (!status) throw new ResponseParseError(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
@@ -185,7 +197,8 @@ export class ResponseParser {
     let length: number | undefined;
     let chunked = false;
     let transferEncoding = false;
-    let close = !http11;
+    let close = false;
+    let keepAliveToken = false;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
       const value = rawHeaders[i + 1]!;
@@ -205,11 +218,13 @@ export class ResponseParser {
       } else if (name.length === 10 && name.toLowerCase() === 'connection') {
         for (const token of value.toLowerCase().split(',')) {
           const t = token.trim();
+          // `close` wins over `keep-alive` in any order (llhttp keeps an HTTP/1.0 connection that names both).
           if (t === 'close') close = true;
-          else if (t === 'keep-alive' && !http11) close = false;
+          else if (t === 'keep-alive') keepAliveToken = true;
         }
       }
     }
+    if (!http11 && !keepAliveToken) close = true;
     // Both framings at once is how responses get smuggled: Transfer-Encoding wins and the connection ends with it.
     if (transferEncoding && length !== undefined) close = true;
     this.keepAlive = !close;
@@ -224,10 +239,12 @@ export class ResponseParser {
   }
 
   private onChunkSize(text: string): void {
-    const semi = text.indexOf(';');
-    const size = (semi < 0 ? text : text.slice(0, semi)).trimEnd();
-    if (!/^[0-9A-Fa-f]{1,12}$/.test(size)) throw new ResponseParseError(`bad chunk size: ${JSON.stringify(text.slice(0, 40))}`);
-    const n = parseInt(size, 16);
+    // chunk-size [ chunk-ext ] (RFC 9112 §7.1.1): hex digits, then nothing or BWS ";" …; the extensions are not
+    // read, but a control character in them (a bare CR, a NUL) is refused as llhttp refuses it.
+    const m = CHUNK_LINE.exec(text);
+    if (!m) throw new ResponseParseError(`bad chunk size: ${JSON.stringify(text.slice(0, 40))}`);
+    if (BAD_VALUE.test(text)) throw new ResponseParseError('control character in a chunk extension');
+    const n = parseInt(m[1]!, 16);
     this.stage = n === 0 ? { kind: 'trailers' } : { kind: 'chunkData', left: n };
   }
 
@@ -263,4 +280,10 @@ function trimOws(s: string): string {
   while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
   while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
   return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** Whether buf[0, end) holds a LF that does not end a CRLF. */
+function hasBareLf(buf: Buffer, end: number): boolean {
+  for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) if (i === 0 || buf[i - 1] !== 13) return true;
+  return false;
 }
