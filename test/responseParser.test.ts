@@ -178,6 +178,11 @@ const corpus: Case[] = [
   { name: 'reason with spaces, tab and obs-text', input: crlf('HTTP/1.1 404  Not\tFound \xe9\xff', 'Content-Length: 0', '', '') },
   { name: 'status 599 and 999', input: crlf('HTTP/1.1 599 X', 'Content-Length: 1', '', '1') },
   { name: 'obs-text in values, tabs, empty value, no space after colon', input: crlf('HTTP/1.1 200 OK', 'X-Name: caf\xe9 \xff', 'X-Tabs:\t a \t b\t ', 'X-Empty:', 'X-Tight:v', 'X-Printable: ' + filler(300), 'Content-Length: 1', '', 'x') },
+  { name: 'values: surrounding spaces only, no-break spaces kept', input: crlf('HTTP/1.1 200 OK', 'X-Spaces:    ', 'X-Nbsp: \xa0a\xa0 ', 'Content-Length: 0', '', '') },
+  { name: 'reason with trailing spaces', input: crlf('HTTP/1.1 200 OK  ', 'Content-Length: 0', '', '') },
+  { name: 'Transfer-Encoding: Chunked, any case, same name twice in any case', input: crlf('HTTP/1.1 200 OK', 'transfer-encoding: Chunked ', 'X-A: 1', 'x-a: 2', '', '3', 'abc', '0', '', '') },
+  { name: '304 with Transfer-Encoding: chunked (no body)', input: crlf('HTTP/1.1 304 Not Modified', 'Transfer-Encoding: chunked', '', '') },
+  { name: '204 on HTTP/1.0 with keep-alive', input: crlf('HTTP/1.0 204 No Content', 'Connection: keep-alive', '', '') },
   { name: 'many headers (120: llhttp hands them over in batches)', input: crlf('HTTP/1.1 200 OK', ...Array.from({ length: 119 }, (_, i) => `X-H${i}: value ${i}`), 'Content-Length: 4', '', 'many') },
   { name: 'a head just under 16 KiB', input: crlf('HTTP/1.1 200 OK', `X-Big: ${'b'.repeat(16000)}`, 'Content-Length: 0', '', '') },
   { name: 'large body, Content-Length (1 MiB)', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 1048576', '', bodyBytes(1048576)) },
@@ -540,8 +545,8 @@ t.test('fuzz: mutated corpus entries are a ResponseParseError or a response llht
       bothAccept++;
       if (whole.body !== theirs.body) disagreements.push(`body differs (${whole.body.length} vs ${theirs.body.length}): ${JSON.stringify(input.toString('latin1').slice(0, 300))}`);
       else if (whole.head?.statusCode !== theirs.head?.statusCode) disagreements.push(`status differs: ${JSON.stringify(input.toString('latin1').slice(0, 300))}`);
-    } else if (oursOk) oursOnly++;
-    else if (theirsOk) llhttpOnly++;
+    } else if (oursOk) { oursOnly++; if (process.env.FUZZ_LIST) t.comment(`only ours: ${JSON.stringify(input.toString('latin1').slice(0, 400))}`); }
+    else if (theirsOk) { llhttpOnly++; if (process.env.FUZZ_LIST) t.comment(`only llhttp (ours: ${whole.error}): ${JSON.stringify(input.toString('latin1').slice(0, 400))}`); }
   }
   t.comment(`${runs} mutations in ${Math.round(performance.now() - started)} ms: both accept ${bothAccept}, only ours ${oursOnly}, only llhttp ${llhttpOnly}`);
   t.ok(runs >= 500, 'enough runs');
