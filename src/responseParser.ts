@@ -59,6 +59,8 @@ export class ResponseParser {
   private pending: Buffer | undefined;
   private keepAlive = false;
   private excess = false;
+  /** A byte has arrived (an interim answer counts: after one, EOF is not "before any response"). */
+  private started = false;
 
   constructor(
     private readonly method: string,
@@ -81,6 +83,7 @@ export class ResponseParser {
   /** Bytes from the connection. Throws ResponseParseError on a malformed response. */
   execute(chunk: Buffer): void {
     let buf = chunk;
+    if (buf.length > 0) this.started = true;
     while (buf.length > 0) {
       const stage = this.stage;
       switch (stage.kind) {
@@ -127,7 +130,7 @@ export class ResponseParser {
       this.finishBody();
       return;
     }
-    if (this.stage.kind !== 'done') throw new ResponseParseError(this.stage.kind === 'head' && !this.pending ? 'connection closed before any response' : 'connection closed before the end of the response');
+    if (this.stage.kind !== 'done') throw new ResponseParseError(!this.started ? 'connection closed before any response' : 'connection closed before the end of the response');
   }
 
   /**

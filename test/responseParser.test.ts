@@ -460,7 +460,7 @@ t.test('finish(): EOF ends a close-delimited body; elsewhere it is an error', as
   ] as const) {
     const p = new ResponseParser('GET', { head() {}, data() {}, end() {} });
     p.execute(b(input));
-    t.throws(() => p.finish(), ResponseParseError, `EOF ${name}`);
+    t.throws(() => p.finish(), { name: 'ResponseParseError', message: input ? 'connection closed before the end of the response' : 'connection closed before any response' }, `EOF ${name}`);
     t.notOk(p.done, `EOF ${name}: not done`);
   }
   const p = new ResponseParser('GET', { head() {}, data() {}, end() {} });
