@@ -147,9 +147,10 @@ export class ResponseParser {
         : data.indexOf(headLike ? HEAD_END : CRLF);
     if (stage.kind === 'chunkEnd') {
       if (data[0] !== 13 || (data.length >= 2 && data[1] !== 10)) throw new ResponseParseError('chunk data not followed by CRLF');
-    } else if (hasBareLf(data, end < 0 ? data.length : end)) {
-      // A line ended by LF alone: refused at once (not after 16 KiB or at EOF), and the same wherever the bytes split.
-      throw new ResponseParseError(`bare LF in the ${stage.kind === 'head' ? 'response head' : stage.kind === 'trailers' ? 'trailers' : 'chunk-size line'}`);
+    } else if (end < 0 && hasBareLf(data, data.length)) {
+      // A line ended by LF alone: refused at once, not after 16 KiB or at EOF. (In a complete section it fails the
+      // checks below, and is then named the same way: see the catch.)
+      this.bareLf(stage);
     }
     if (end < 0) {
       // The limits hold on the section before its terminator, however the bytes arrive: up to 3 bytes of an
@@ -158,27 +159,37 @@ export class ResponseParser {
       this.pending = data === buf ? Buffer.from(buf) : data; // a copy: the caller's buffer may be reused
       return undefined;
     }
-    if (end > (headLike ? MAX_HEAD_BYTES : MAX_CHUNK_LINE)) this.tooLong(stage);
     this.pending = undefined;
-    const after = data.subarray(end + (headLike && end > 0 ? 4 : 2));
-    const text = data.toString('latin1', 0, end);
-    switch (stage.kind) {
-      case 'head':
-        this.onHead(text);
-        break;
-      case 'chunkSize':
-        this.onChunkSize(text);
-        break;
-      case 'chunkEnd':
-        if (end !== 0) throw new ResponseParseError('chunk data not followed by CRLF');
-        this.stage = { kind: 'chunkSize' };
-        break;
-      case 'trailers':
-        if (end > 0) parseFields(text.split('\r\n'), 0); // checked, then dropped: the client gets the body alone
-        this.finishBody();
-        break;
+    try {
+      if (end > (headLike ? MAX_HEAD_BYTES : MAX_CHUNK_LINE)) this.tooLong(stage);
+      const text = data.toString('latin1', 0, end);
+      switch (stage.kind) {
+        case 'head':
+          this.onHead(text);
+          break;
+        case 'chunkSize':
+          this.onChunkSize(text);
+          break;
+        case 'chunkEnd':
+          if (end !== 0) throw new ResponseParseError('chunk data not followed by CRLF');
+          this.stage = { kind: 'chunkSize' };
+          break;
+        case 'trailers':
+          if (end > 0) parseFields(text.split('\r\n'), 0); // checked, then dropped: the client gets the body alone
+          this.finishBody();
+          break;
+      }
+    } catch (err) {
+      // A bare LF always fails the checks (status line, field name and value, chunk line); scanned for only then,
+      // to name the error as it is named when the bytes arrive in pieces.
+      if (err instanceof ResponseParseError && stage.kind !== 'chunkEnd' && hasBareLf(data, end)) this.bareLf(stage);
+      throw err;
     }
-    return after;
+    return data.subarray(end + (headLike && end > 0 ? 4 : 2));
+  }
+
+  private bareLf(stage: Stage): never {
+    throw new ResponseParseError(`bare LF in the ${stage.kind === 'head' ? 'response head' : stage.kind === 'trailers' ? 'trailers' : 'chunk-size line'}`);
   }
 
   private tooLong(stage: Stage): never {
