@@ -229,7 +229,8 @@ const malformed: Bad[] = [
   // Stricter: llhttp takes any three digits; below 100 there is no status to forward and no framing rule.
   { name: 'status 099', input: crlf('HTTP/1.1 099 X', 'Content-Length: 0', '', ''), llhttp: 'accepts' },
   { name: 'two spaces before the status', input: crlf('HTTP/1.1  200 OK', '', ''), llhttp: 'HPE_INVALID_STATUS' },
-  // Stricter: llhttp passes a NUL in the reason on; Node's res.writeHead would then throw on it (ERR_INVALID_CHAR).
+  // Stricter: llhttp passes control characters in the reason on (NUL, \x0f, DEL: the fuzz finds them); Node's
+  // res.writeHead would then throw on them (ERR_INVALID_CHAR) when the forwarder relays the status.
   { name: 'NUL in the reason', input: crlf('HTTP/1.1 200 O\x00K', 'Content-Length: 0', '', ''), llhttp: 'accepts' },
   // Stricter: llhttp skips empty lines before a response; a byte before the status line means the connection is
   // out of step with its requests.
@@ -278,6 +279,8 @@ const malformed: Bad[] = [
   // asked for no upgrade); the forwarder asks for none, and the bytes after a 101 are no longer HTTP.
   { name: '101 Switching Protocols', input: crlf('HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', '', ''), llhttp: 'accepts' },
   { name: 'EOF in the head', input: 'HTTP/1.1 200 OK\r\nContent-Le', llhttp: 'HPE_INVALID_EOF_STATE' },
+  // Not stricter in effect: llhttp has no error for an EOF before a message or after an interim one, and Node's
+  // client turns both into "socket hang up".
   { name: 'EOF before anything', input: '', llhttp: 'accepts' },
   { name: 'EOF in the status line', input: 'HTTP/1.1 2', llhttp: 'HPE_INVALID_EOF_STATE' },
   { name: 'EOF in a Content-Length body', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 10', '', 'abc'), llhttp: 'HPE_INVALID_EOF_STATE' },
