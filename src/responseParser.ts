@@ -3,6 +3,11 @@
 // Content-Length; else up to the close). Strict where a lenient reading could desynchronise a kept-alive
 // connection: a malformed head, a folded line, a bad or conflicting Content-Length or a bad chunk size is a
 // ResponseParseError and the connection is dropped. Pure: bytes in, events out; no I/O, no timers.
+// Against llhttp (Node's parser; test/responseParser.test.ts compares the two): also refused here are a line before
+// the status line, versions other than 1.0/1.1, statuses below 100, 101, control characters in the reason, lengths
+// past 15 digits; not reused are connections naming both close and keep-alive, and HTTP/1.0 with Transfer-Encoding.
+// Accepted here but not by llhttp: identical Content-Length values repeated, Transfer-Encoding with Content-Length
+// (Transfer-Encoding frames; the connection is not reused), BWS before a chunk extension, extensions not parsed.
 // Why not Node's own: http.request costs ~95 µs of CPU per small request over the raw TLS exchange's ~36 µs
 // (2,000 1 KiB GETs on 16 kept connections, 2026-12-02); its parser (llhttp) is reachable only through Node's
 // undocumented internals.
@@ -241,6 +246,8 @@ export class ResponseParser {
     if (!http11 && !keepAliveToken) close = true;
     // Both framings at once is how responses get smuggled: Transfer-Encoding wins and the connection ends with it.
     if (transferEncoding && length !== undefined) close = true;
+    // Transfer-Encoding in HTTP/1.0: the framing is suspect and the connection ends with it (RFC 9112 §6.1).
+    if (transferEncoding && !http11) close = true;
     this.keepAlive = !close;
     this.events.head({ statusCode, statusMessage: status[3] ?? '', httpVersion: http11 ? '1.1' : '1.0', rawHeaders });
     if (this.method === 'HEAD' || statusCode === 204 || statusCode === 304) this.finishBody();

@@ -336,6 +336,11 @@ t.test('Connection: close wins over keep-alive, in either order (llhttp keeps an
       t.equal(keepAliveAtEnd(input, 'GET'), version === '1.0', `llhttp on HTTP/${version} Connection: ${value}`);
     }
   }
+  // Stricter: llhttp keeps it; RFC 9112 §6.1 says an HTTP/1.0 message with Transfer-Encoding is read and the connection closed.
+  const te10 = b(crlf('HTTP/1.0 200 OK', 'Connection: keep-alive', 'Transfer-Encoding: chunked', '', '3', 'abc', '0', '', ''));
+  t.equal(keepAliveAtEnd(te10, 'GET'), true, 'llhttp keeps an HTTP/1.0 keep-alive connection after a chunked body');
+  const te10ours = ours([te10], 'GET', false);
+  t.ok(te10ours.done && te10ours.body === 'abc' && !te10ours.reusable, 'ours reads the chunked body, and does not reuse the connection');
   const twoLines = b(crlf('HTTP/1.0 200 OK', 'Connection: close', 'Connection: keep-alive', 'Content-Length: 0', '', ''));
   t.notOk(ours([twoLines], 'GET', false).reusable, 'close and keep-alive on two lines');
 });
