@@ -224,7 +224,7 @@ export class ResponseParser {
       if (name.length === 14 && name.toLowerCase() === 'content-length') {
         // "5, 5" (a list a proxy merged) is 5; "5, 6" or two different fields is an error (RFC 9110 §8.6).
         for (const part of value.split(',')) {
-          const v = part.trim();
+          const v = trimOws(part);
           if (!/^[0-9]{1,15}$/.test(v)) throw new ResponseParseError(`bad Content-Length: ${JSON.stringify(value.slice(0, 40))}`);
           if (length !== undefined && length !== Number(v)) throw new ResponseParseError('conflicting Content-Length values');
           length = Number(v);
@@ -233,10 +233,10 @@ export class ResponseParser {
         transferEncoding = true;
         const codings = value.toLowerCase().split(',');
         // Only the last coding frames the body (RFC 9112 §6.3): chunked must be last to be the framing.
-        chunked = codings[codings.length - 1]!.trim() === 'chunked';
+        chunked = trimOws(codings[codings.length - 1]!) === 'chunked';
       } else if (name.length === 10 && name.toLowerCase() === 'connection') {
         for (const token of value.toLowerCase().split(',')) {
-          const t = token.trim();
+          const t = trimOws(token);
           // `close` wins over `keep-alive` in any order (llhttp keeps an HTTP/1.0 connection that names both).
           if (t === 'close') close = true;
           else if (t === 'keep-alive') keepAliveToken = true;

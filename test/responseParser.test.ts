@@ -183,6 +183,10 @@ const corpus: Case[] = [
   { name: 'Transfer-Encoding: Chunked, any case, same name twice in any case', input: crlf('HTTP/1.1 200 OK', 'transfer-encoding: Chunked ', 'X-A: 1', 'x-a: 2', '', '3', 'abc', '0', '', '') },
   { name: '304 with Transfer-Encoding: chunked (no body)', input: crlf('HTTP/1.1 304 Not Modified', 'Transfer-Encoding: chunked', '', '') },
   { name: '204 on HTTP/1.0 with keep-alive', input: crlf('HTTP/1.0 204 No Content', 'Connection: keep-alive', '', '') },
+  // 0xA0 is obs-text, not whitespace (String.prototype.trim() would take it for a space):
+  { name: 'Transfer-Encoding: chunked + no-break space is not chunked', input: crlf('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked\xa0', '', '3', 'abc', '0', '', '') },
+  { name: 'Connection: close + no-break space is not close', input: crlf('HTTP/1.1 200 OK', 'Connection: close\xa0', 'Content-Length: 3', '', 'abc') },
+  { name: 'Connection: keep-alive + no-break space is not keep-alive', input: crlf('HTTP/1.0 200 OK', 'Connection: keep-alive\xa0', 'Content-Length: 3', '', 'abc') },
   { name: 'many headers (120: llhttp hands them over in batches)', input: crlf('HTTP/1.1 200 OK', ...Array.from({ length: 119 }, (_, i) => `X-H${i}: value ${i}`), 'Content-Length: 4', '', 'many') },
   { name: 'a head just under 16 KiB', input: crlf('HTTP/1.1 200 OK', `X-Big: ${'b'.repeat(16000)}`, 'Content-Length: 0', '', '') },
   { name: 'large body, Content-Length (1 MiB)', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 1048576', '', bodyBytes(1048576)) },
@@ -250,6 +254,8 @@ const malformed: Bad[] = [
   { name: 'Content-Length with a suffix', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 1x', '', 'a'), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
   { name: 'Content-Length empty', input: crlf('HTTP/1.1 200 OK', 'Content-Length:', '', ''), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
   { name: 'negative Content-Length', input: crlf('HTTP/1.1 200 OK', 'Content-Length: -1', '', ''), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
+  { name: 'Content-Length with a no-break space after', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 3\xa0', '', 'abc'), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
+  { name: 'Content-Length list with a no-break space', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 3,\xa03', '', 'abc'), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
   { name: 'Content-Length with a plus', input: crlf('HTTP/1.1 200 OK', 'Content-Length: +1', '', 'a'), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
   { name: 'huge Content-Length', input: crlf('HTTP/1.1 200 OK', 'Content-Length: 99999999999999999999', '', ''), llhttp: 'HPE_INVALID_CONTENT_LENGTH' },
   // Stricter: llhttp takes any length up to 2^64 (and here waits for the body: its error is EOF's); past 15 digits
