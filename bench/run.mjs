@@ -192,10 +192,23 @@ function smallConfig(base, n) {
   return file;
 }
 
-function curlSmall(target, extra) {
+/**
+ * S2's command. With `proxyPid` (a shell expression: $PPID when the shell is the proxy's child), it also prints
+ * "proxycpu <ticks>": the user + system CPU the proxy process spent during the transfer, from /proc/<pid>/stat
+ * (its own threads, not its children: curl is not counted).
+ */
+function curlSmall(target, extra, proxyPid) {
   const cfg = smallConfig(target, SMALL_COUNT);
-  return clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
+  const cmd = clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
+  if (!proxyPid) return cmd;
+  const ticks = `$(awk '{print $14+$15}' /proc/${proxyPid}/stat)`;
+  return `c0=${ticks}; ${cmd}; echo "proxycpu $(( ${ticks} - c0 ))"`;
 }
+/** Seconds of the proxy's CPU from the "proxycpu" line (clock ticks of 10 ms), or undefined. */
+const proxyCpuS = (stdout) => {
+  const m = /proxycpu (\d+)/.exec(stdout);
+  return m ? Number(m[1]) / 100 : undefined;
+};
 
 const peakSuffix = `; grep VmHWM /proc/$PPID/status`;
 /** Microseconds the client measured, from the "elapsed" line. */
@@ -238,7 +251,7 @@ function variants(ctx) {
   const directRun = (trust) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', direct(trust)) : curlSmall('https://mirror.bench.test', direct(trust))]);
   const detourRun = (rule, host, cli = cliPath) => (kind) => {
     const [cmd, pre] = detourCommand(cli);
-    return timed(cmd, [...pre, ...detourArgs(ctx, rule), 'bash', '-c', kind === 'bulk' ? curlBulk(`https://${host}/big`, '') + peakSuffix : curlSmall(`https://${host}`, '')]);
+    return timed(cmd, [...pre, ...detourArgs(ctx, rule), 'bash', '-c', kind === 'bulk' ? curlBulk(`https://${host}/big`, '') + peakSuffix : curlSmall(`https://${host}`, '', '$PPID')]);
   };
   const detourGo = (name, cli) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), {});
@@ -253,7 +266,7 @@ function variants(ctx) {
     // The floor: a minimal Node MITM doing the rewrite's job, run the same way (bench/node-mitm.mjs).
     // The floor keeps the start-up flag that caps V8's young generation: its start-up is not timed, so this is its
     // leanest setting (detour gets a similar effect at run time, src/youngGeneration.ts).
-    { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '')]) },
+    { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '', '$PPID')]) },
     { name: 'detour tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test') },
     // S4: go straight to the mirror (the cert names 127.0.0.1; go reads SSL_CERT_FILE once per process).
     { name: 'go direct', s4: true, run: () => {
@@ -267,7 +280,7 @@ function variants(ctx) {
   // Peers: curl asks for https://localhost:<origin port>/… (the origin's stand-in name, see pki()).
   const peerOrigin = `https://localhost:${ctx.origin.port}`;
   const viaPeer = (peer) => `-x http://127.0.0.1:${peer.port} --cacert ${withSystemRoots(peer.caFile)}`;
-  const peerRun = (peer) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk(`${peerOrigin}/big`, viaPeer(peer)) + `; grep VmHWM /proc/${peer.pid}/status` : curlSmall(peerOrigin, viaPeer(peer))]);
+  const peerRun = (peer) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk(`${peerOrigin}/big`, viaPeer(peer)) + `; grep VmHWM /proc/${peer.pid}/status` : curlSmall(peerOrigin, viaPeer(peer), String(peer.pid))]);
   const goViaPeer = (name, peer) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), { HTTPS_PROXY: `http://127.0.0.1:${peer.port}`, SSL_CERT_FILE: withSystemRoots(peer.caFile) });
     return goDownload(name, 'go', ['mod', 'download'], run, ctx.goTree.paths);
@@ -368,6 +381,8 @@ async function main() {
         const suffix = latency ? ' (latency)' : '';
         record(`S2 small s${suffix}`, v.name, elapsedMs(s2.stdout) / 1000);
         record(`S2 mirror TLS connections${suffix}`, v.name, s2.mirrorTls);
+        const cpu = proxyCpuS(s2.stdout);
+        if (cpu !== undefined) record(`S2 proxy CPU s${suffix}`, v.name, cpu);
         // Only eager mitmdump dials the origin (for its certificate), without sending it a request.
         if (s2.originTls) record(`S2 origin TLS connections${suffix}`, v.name, s2.originTls);
       }

@@ -9,7 +9,7 @@
 // (callgrind; `node -e 0` 84 M without it), ~50 ms before detour runs a line. detour's own connections use
 // explicit roots (src/trust.ts), so its process starts without the variable, and the lines below put it back
 // for the child. No V8 flag here either: any V8 flag makes Node refuse its built-in code cache (+130 M
-// instructions, see main.ts, keepYoungGenerationSmall).
+// instructions, see main.ts, setRunTimeV8Flags).
 //
 // Why vm.Script: compiling the 320 kB bundle is the largest part of detour's own start-up, and Node 20 has no
 // compile cache (module.enableCompileCache is Node ≥ 22.1). vm.Script takes V8's code cache, made by the build

@@ -4,7 +4,7 @@
 // and V8 starts a scavenge when the young generation's JS objects reach 80% of its capacity. Node's own stream
 // and HTTP objects come to ~3 KiB per chunk, so ~500 chunks (8 MiB of dead buffers) passed between two
 // scavenges, and a helper thread freed them later still: S1's 512 MiB rewrite peaked at 81 MiB, 25 above detour
-// at rest. Hence, set once the child is spawned (main.ts, keepYoungGenerationSmall) and read by V8 as it goes:
+// at rest. Hence, set once the child is spawned (main.ts, setRunTimeV8Flags) and read by V8 as it goes:
 //  - no growth of the young generation (growth factor 1);
 //  - scavenges and the freeing of dead buffers on the main thread: on a 2-core machine waking helper threads
 //    cost more than the work, and buffers freed at once are reused while still in cache;
