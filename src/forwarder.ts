@@ -151,7 +151,7 @@ function attemptOnce(
       if (withBody) {
         body.sent = true;
         req.pipe(upstream as http.ClientRequest);
-      } else upstream.end();
+      }
     });
     // First byte is counted from the end of the request: an upload may take as long as it takes (a stalled
     // one is the idle timeout's business).
@@ -177,6 +177,8 @@ function attemptOnce(
       settle({ res, upstream, clock });
     });
     upstream.on('error', (e) => settle({ error: toTargetError(e, target.host), clock }));
+    // A request without a body is sent as soon as it has a connection (upstream.ts: it seeks one now).
+    if (!withBody) upstream.end();
   });
 }
 

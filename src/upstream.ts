@@ -233,10 +233,6 @@ export class UpstreamRequest extends EventEmitter {
     private readonly pool: TargetPool,
   ) {
     super();
-    // As http.request: a connection is sought on the next tick, after the caller has attached its listeners.
-    process.nextTick(() => {
-      if (!this.destroyed) pool.acquire(this);
-    });
   }
 
   /** The pool hands over a connection (`reused`: it carried an earlier exchange). */
@@ -245,15 +241,19 @@ export class UpstreamRequest extends EventEmitter {
     c.current = this;
     this.socket = c.socket;
     this.reusedSocket = reused;
-    c.socket.setTimeout(0);
-    this.emit('socket', c.socket); // the forwarder's listener may call end() at once
-    if (this.ended && !this.parser) this.send();
+    c.socket.setTimeout(0); // the pool's idle timeout; the forwarder sets its own on 'socket'
+    this.emit('socket', c.socket);
+    if (!this.destroyed) this.send();
   }
 
-  /** Sends the request (it has no body). */
+  /**
+   * Sends the request (it has no body) once the pool hands over a connection: at once from an idle one, after
+   * the dial or the queue otherwise. Called after the caller's listeners are attached ('socket' may come now).
+   */
   end(): this {
+    if (this.ended || this.destroyed) return this;
     this.ended = true;
-    if (this.connection && !this.destroyed && !this.parser) this.send();
+    this.pool.acquire(this);
     return this;
   }
 
