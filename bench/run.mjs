@@ -200,9 +200,12 @@ function smallConfig(base, n) {
 function curlSmall(target, extra, proxyPid) {
   const cfg = smallConfig(target, SMALL_COUNT);
   const cmd = clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
-  if (!proxyPid) return cmd;
+  return proxyPid ? withProxyCpu(cmd, proxyPid) : cmd;
+}
+/** `cmd`, then "proxycpu <ticks>": the CPU the process `proxyPid` spent meanwhile (see curlSmall). */
+function withProxyCpu(cmd, proxyPid) {
   const ticks = `$(awk '{print $14+$15}' /proc/${proxyPid}/stat)`;
-  return `c0=${ticks}; ${cmd}; echo "proxycpu $(( ${ticks} - c0 ))"`;
+  return `c0=${ticks}; ${cmd} || exit $?; echo "proxycpu $(( ${ticks} - c0 ))"`;
 }
 /** Seconds of the proxy's CPU from the "proxycpu" line (clock ticks of 10 ms), or undefined. */
 const proxyCpuS = (stdout) => {
@@ -256,7 +259,7 @@ function variants(ctx) {
   const detourGo = (name, cli) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), {});
     const [cmd, pre] = detourCommand(cli);
-    return goDownload(name, cmd, [...pre, ...detourArgs(ctx, 'go=https://mirror.bench.test|origin', [`--connect-to=proxy.golang.org:443:127.0.0.1:${ctx.origin.port}`]), 'go', 'mod', 'download'], run, ctx.goTree.paths);
+    return goDownload(name, cmd, [...pre, ...detourArgs(ctx, 'go=https://mirror.bench.test|origin', [`--connect-to=proxy.golang.org:443:127.0.0.1:${ctx.origin.port}`]), 'bash', '-c', withProxyCpu('go mod download', '$PPID')], run, ctx.goTree.paths);
   };
   const list = [
     { name: 'direct', run: directRun(ctx.tls.userTrust) },
@@ -271,7 +274,7 @@ function variants(ctx) {
     // S4: go straight to the mirror (the cert names 127.0.0.1; go reads SSL_CERT_FILE once per process).
     { name: 'go direct', s4: true, run: () => {
       const run = goRun(ctx, 'direct', { GOPROXY: `https://127.0.0.1:${ctx.mirror.port}`, SSL_CERT_FILE: ctx.tls.userTrust });
-      return goDownload('go direct', 'go', ['mod', 'download'], run, ctx.goTree.paths);
+      return goDownload('go direct', 'bash', ['-c', 'go mod download'], run, ctx.goTree.paths); // through bash as the others
     } },
     // go's own default GOPROXY (https://proxy.golang.org,direct), origin mapped to a stand-in that must stay idle.
     { name: 'detour go', s4: true, run: detourGo('detour go', cliPath) },
@@ -283,7 +286,7 @@ function variants(ctx) {
   const peerRun = (peer) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk(`${peerOrigin}/big`, viaPeer(peer)) + `; grep VmHWM /proc/${peer.pid}/status` : curlSmall(peerOrigin, viaPeer(peer), String(peer.pid))]);
   const goViaPeer = (name, peer) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), { HTTPS_PROXY: `http://127.0.0.1:${peer.port}`, SSL_CERT_FILE: withSystemRoots(peer.caFile) });
-    return goDownload(name, 'go', ['mod', 'download'], run, ctx.goTree.paths);
+    return goDownload(name, 'bash', ['-c', withProxyCpu('go mod download', String(peer.pid))], run, ctx.goTree.paths);
   };
   for (const [key, name] of [['mitmEager', 'mitmdump eager'], ['mitmLazy', 'mitmdump lazy'], ['whistle', 'whistle']]) {
     const peer = ctx.peers[key];
@@ -366,6 +369,8 @@ async function main() {
         const name = v.name.replace(/ go$/, '');
         record('S4 go mod download s', name, s4.ms / 1000);
         record('S4 mirror TLS connections', name, s4.mirrorTls);
+        const cpu = proxyCpuS(s4.stdout);
+        if (cpu !== undefined) record('S4 proxy CPU s', name, cpu);
         continue;
       }
       if (wants('S1')) {

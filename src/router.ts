@@ -43,9 +43,10 @@ export type RequestDecision = { readonly action: 'forward'; readonly plan: Forwa
  */
 export function isRead(method: string, url: URL): boolean {
   const m = method.toUpperCase();
-  if (m === 'POST') return url.pathname.endsWith('/git-upload-pack');
+  const path = url.pathname; // a getter that slices the href: read once
+  if (m === 'POST') return path.endsWith('/git-upload-pack');
   if (m !== 'GET' && m !== 'HEAD') return false;
-  return !(url.pathname.endsWith('/info/refs') && url.searchParams.get('service') === 'git-receive-pack');
+  return !(path.endsWith('/info/refs') && url.searchParams.get('service') === 'git-receive-pack');
 }
 
 export function decideRequest(routing: Routing, url: URL, method: string): RequestDecision {
