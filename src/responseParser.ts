@@ -101,22 +101,13 @@ export class ResponseParser {
           buf = rest;
           break;
         }
-        case 'length': {
-          const n = Math.min(stage.left, buf.length);
-          stage.left -= n;
-          this.events.data(n === buf.length ? buf : buf.subarray(0, n));
-          buf = buf.subarray(n);
-          if (stage.left === 0) this.finishBody();
+        case 'length':
+        case 'chunkData':
+          buf = this.body(stage, buf);
+          if (stage.left > 0) break;
+          if (stage.kind === 'length') this.finishBody();
+          else this.stage = { kind: 'chunkEnd' };
           break;
-        }
-        case 'chunkData': {
-          const n = Math.min(stage.left, buf.length);
-          stage.left -= n;
-          this.events.data(n === buf.length ? buf : buf.subarray(0, n));
-          buf = buf.subarray(n);
-          if (stage.left === 0) this.stage = { kind: 'chunkEnd' };
-          break;
-        }
         case 'close':
           this.events.data(buf);
           return;
@@ -126,6 +117,14 @@ export class ResponseParser {
           return;
       }
     }
+  }
+
+  /** Passes on up to `stage.left` body bytes of `buf`; returns the bytes after them. */
+  private body(stage: { left: number }, buf: Buffer): Buffer {
+    const n = Math.min(stage.left, buf.length);
+    stage.left -= n;
+    this.events.data(n === buf.length ? buf : buf.subarray(0, n));
+    return buf.subarray(n);
   }
 
   /** The connection ended (EOF). Completes a body read up to the close; throws if the response is unfinished. */

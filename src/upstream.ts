@@ -141,7 +141,7 @@ class TargetPool {
       },
       (e: unknown) => {
         this.open--;
-        request.fail(toTargetError(e, `${this.key.host}:${this.key.port}`));
+        request.destroy(toTargetError(e, `${this.key.host}:${this.key.port}`)); // a failed dial
         this.next();
       },
     );
@@ -328,13 +328,6 @@ export class UpstreamRequest extends EventEmitter {
     // The response may still hold unread bytes; the connection reads on for its next exchange.
     c.socket.resume();
     this.pool.release(c, reusable);
-  }
-
-  /** A dial failed. */
-  fail(e: TargetError): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.emit('error', e);
   }
 
   /** Abandons the exchange; its connection is closed unless the response was already complete. */
