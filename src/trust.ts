@@ -38,8 +38,21 @@ export function outboundRoots(parentEnv: NodeJS.ProcessEnv, extra: readonly stri
   return [...rootCertificates, ...rootsNodeLacks(parentEnv)].concat(extra);
 }
 
-/** The system's roots (the parent's SSL_CERT_FILE or the system bundle) that Node's bundled list lacks. */
-function rootsNodeLacks(parentEnv: NodeJS.ProcessEnv): string[] {
+/**
+ * The system's roots (the parent's SSL_CERT_FILE or the system bundle) that Node's bundled list lacks. Parsed
+ * once per process for each SSL_CERT_FILE value (the only input from the environment): with an upstream proxy,
+ * outboundRoots and outboundSecureContext both ask. Still lazy: only those two call it, when a run first
+ * makes an outbound TLS connection.
+ */
+const lackingMemo = new Map<string | undefined, readonly string[]>();
+function rootsNodeLacks(parentEnv: NodeJS.ProcessEnv): readonly string[] {
+  const key = parentEnv.SSL_CERT_FILE;
+  let lacking = lackingMemo.get(key);
+  if (!lacking) lackingMemo.set(key, (lacking = parseRootsNodeLacks(parentEnv)));
+  return lacking;
+}
+
+function parseRootsNodeLacks(parentEnv: NodeJS.ProcessEnv): string[] {
   // Compared by content, not by text: the system bundle and Node's list wrap the same certificates differently
   // (144 + 144 here, 22 of the system's missing from Node's).
   const nodes = new Set(rootCertificates.map((pem) => pem.replace(/\s+/g, '')));
