@@ -12,8 +12,8 @@ export interface ChildFacts {
   readonly nodeExtraFile: string;
   /** wget's config file: the user's own, plus the bundle as `ca_certificate` (see trust.ts). */
   readonly wgetrc?: string;
-  /** Hosts with a mirror rule: no NO_PROXY entry may let the child bypass detour for them. */
-  readonly mirroredHosts: readonly string[];
+  /** The child's NO_PROXY (childNoProxy): the caller computes it once, for ecosystems' files and this. */
+  readonly noProxy: string;
   readonly direct: DirectList;
   /** detour's Node.js preload (src/node-preload.cjs), added to NODE_OPTIONS when given. */
   readonly nodePreload?: string;
@@ -27,7 +27,10 @@ export interface ChildFacts {
 
 const LOOPBACK_NO_PROXY = ['127.0.0.1', 'localhost', '::1'];
 
-/** Loopback stays unproxied; parent entries stay unless they would bypass a mirrored host. */
+/**
+ * The child's NO_PROXY: loopback stays unproxied; parent entries stay unless they would bypass a mirrored host
+ * (`mirrored`: the hosts with a mirror rule).
+ */
 export function childNoProxy(parentEnv: NodeJS.ProcessEnv, mirrored: readonly string[]): string {
   const kept = splitList(parentEnv.NO_PROXY ?? parentEnv.no_proxy).filter((entry) => {
     if (entry === '*') return false;
@@ -53,7 +56,7 @@ export function childEnv(parentEnv: NodeJS.ProcessEnv, f: ChildFacts): NodeJS.Pr
   const env: NodeJS.ProcessEnv = { ...parentEnv };
   delete env.ALL_PROXY;
   delete env.all_proxy;
-  const noProxy = childNoProxy(parentEnv, f.mirroredHosts);
+  const noProxy = f.noProxy;
   Object.assign(env, {
     HTTP_PROXY: f.proxyUrl,
     HTTPS_PROXY: f.proxyUrl,

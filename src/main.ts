@@ -152,13 +152,14 @@ export async function runCommand(command: string, args: readonly string[], confi
   });
   const proxyUrl = `http://detour:${token}@127.0.0.1:${proxy.port}`;
   const trust = writeTrustFiles(runDir.path, ca.certPem, parentEnv, config.extraRoots);
+  const noProxy = childNoProxy(parentEnv, hosts);
   const env = childEnv(parentEnv, {
     proxyUrl,
     caFile: trust.caFile,
     trustVariables: trust.variables,
     nodeExtraFile: mergedNodeExtra(runDir.path, parentEnv, trust.caFile, ca.certPem),
     wgetrc: writeWgetrc(runDir.path, parentEnv, trust.variables.SSL_CERT_FILE),
-    mirroredHosts: hosts,
+    noProxy,
     direct: config.direct,
     nodePreload: nodePreload(),
     ecosystems,
@@ -167,7 +168,7 @@ export async function runCommand(command: string, args: readonly string[], confi
       bundle: trust.variables.SSL_CERT_FILE,
       extraRoots: config.extraRoots.join('') + ca.certPem,
       proxyUrl,
-      noProxy: childNoProxy(parentEnv, hosts),
+      noProxy,
     }),
   });
   log?.info(
