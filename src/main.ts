@@ -23,7 +23,7 @@ import { startProxy } from './server.js';
 import { makeRunDir } from './tempdir.js';
 import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
-import { mergedNodeExtra, outboundRoots, outboundSecureContext, writeTrustFiles, writeWgetrc } from './trust.js';
+import { mergedNodeExtra, outboundRoots, outboundSecureContext, runCasPem, writeTrustFiles, writeWgetrc } from './trust.js';
 import { launcher } from './launcher.js';
 import { RUN_TIME_V8_FLAGS } from './youngGeneration.js';
 
@@ -166,7 +166,7 @@ export async function runCommand(command: string, args: readonly string[], confi
     endpointRoot: `http://127.0.0.1:${proxy.port}/${token}`,
     ecosystemFiles: writeEcosystemFiles(runDir.path, ecosystems, parentEnv, {
       bundle: trust.variables.SSL_CERT_FILE,
-      extraRoots: config.extraRoots.join('') + ca.certPem,
+      extraRoots: runCasPem(config.extraRoots, ca.certPem),
       proxyUrl,
       noProxy,
     }),

@@ -33,6 +33,14 @@ export function readExtraRoots(files: readonly string[]): string[] {
   });
 }
 
+/**
+ * The run's CAs as PEM text: --upstream-ca, then the run's CA. The tail of every bundle the child gets, the
+ * CA-only file curl may get (writeTrustFiles), and what ecosystems add to a trust store of their own (FileFacts).
+ */
+export function runCasPem(extra: readonly string[], caPem: string): string {
+  return extra.join('') + caPem;
+}
+
 /** Roots for detour's own outbound TLS: the system's and Node's, plus --upstream-ca (for proxy-agent's `ca`). */
 export function outboundRoots(parentEnv: NodeJS.ProcessEnv, extra: readonly string[]): string[] {
   return [...rootCertificates, ...rootsNodeLacks(parentEnv)].concat(extra);
@@ -219,7 +227,7 @@ export function writeTrustFiles(
 ): TrustFiles {
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, caPem, { mode: 0o644 });
-  const tail = extra.join('') + caPem;
+  const tail = runCasPem(extra, caPem);
   const byRoots = new Map<string, string>(); // roots text → bundle file, so equal bundles are written once
   const bundleWith = (roots: string): string => {
     let file = byRoots.get(roots);
