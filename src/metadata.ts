@@ -5,6 +5,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ModifyResponse, ResponseEdit } from './forwarder.js';
+import { TargetError } from './errors.js';
 import { stripHopByHop } from './headers.js';
 import type { Answer } from './upstream.js';
 
@@ -78,17 +79,37 @@ class FixedBody extends Transform {
 }
 
 /**
- * Holds the whole body and writes what `edit` makes of it (a document the ecosystem canonicalises as a whole).
- * A document `edit` cannot read (it throws: not JSON, a shape it does not know) passes on unchanged.
+ * The most a WholeDocument holds: 64 MiB. The documents canonicalised whole are metadata (composer's /p2
+ * files today; npm packuments are of the same kind), and the largest npm packuments are tens of MB, so a real
+ * document fits with room to spare, while a mirror sending something endless or huge cannot make detour hold
+ * it all (and then its UTF-8 text and the edited copy: about three times the document at the peak).
  */
-class WholeDocument extends Transform {
-  private readonly chunks: Buffer[] = [];
+export const MAX_WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
-  constructor(private readonly edit: (text: string) => string) {
+/**
+ * Holds the whole body and writes what `edit` makes of it (a document the ecosystem canonicalises as a whole).
+ * A document `edit` cannot read (it throws: not JSON, a shape it does not know) passes on unchanged. A body over
+ * `maxBytes` fails the stream (E_PROTOCOL): the forwarder then breaks the client's connection, so the client
+ * never takes a truncated or unrewritten document for the whole one.
+ */
+export class WholeDocument extends Transform {
+  private chunks: Buffer[] = [];
+  private held = 0;
+
+  constructor(
+    private readonly edit: (text: string) => string,
+    private readonly maxBytes: number = MAX_WHOLE_DOCUMENT_BYTES,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.held += chunk.length;
+    if (this.held > this.maxBytes) {
+      this.chunks = []; // nothing of it will be written: let it go now
+      done(new TargetError('E_PROTOCOL', `metadata document over ${this.maxBytes} bytes, the most detour holds to canonicalise one`));
+      return;
+    }
     this.chunks.push(chunk);
     done();
   }

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { ReplaceStream } from '../src/metadata.js';
+import { MAX_WHOLE_DOCUMENT_BYTES, ReplaceStream, WholeDocument } from '../src/metadata.js';
 import { answer, CURL, makeWorld } from './fixtures/detour.js';
 
 const packument = (base: string) =>
@@ -21,6 +21,28 @@ t.test('ReplaceStream replaces across every chunk boundary', async (t) => {
     );
     t.equal(Buffer.concat(out).toString(), want, `chunks of ${size}`);
   }
+});
+
+t.test('WholeDocument: a document within its bound is edited whole; one beyond it fails the stream, nothing written', async (t) => {
+  t.ok(MAX_WHOLE_DOCUMENT_BYTES >= 64 * 1024 * 1024, 'the default holds the largest npm packuments (tens of MB)');
+  const run = async (chunks: string[], maxBytes: number) => {
+    const out: Buffer[] = [];
+    const edit = (text: string) => text.toUpperCase();
+    const error = await new Promise<Error | undefined>((resolve) =>
+      Readable.from(chunks.map((c) => Buffer.from(c)))
+        .pipe(new WholeDocument(edit, maxBytes))
+        .on('data', (c: Buffer) => out.push(c))
+        .on('end', () => resolve(undefined))
+        .on('error', resolve),
+    );
+    return { error, text: Buffer.concat(out).toString() };
+  };
+  const exact = await run(['{"a":', '"b"}'], 9);
+  t.equal(exact.error, undefined, 'exactly at the bound: no error');
+  t.equal(exact.text, '{"A":"B"}', 'edited as a whole');
+  const over = await run(['{"a":', '"b"}', ' '], 9);
+  t.match(over.error, { name: 'TargetError', code: 'E_PROTOCOL', message: /over 9 bytes/ }, 'one byte over: the stream fails');
+  t.equal(over.text, '', 'nothing of the document is written: neither truncated nor unrewritten');
 });
 
 t.test('npm: packument tarball URLs name registry.npmjs.org (plain, gzip, br); tarballs untouched', async (t) => {
