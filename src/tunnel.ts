@@ -22,6 +22,9 @@ export async function openTunnel(
 ): Promise<void> {
   const started = Date.now();
   const url = `${host}:${port}`;
+  // The tunnel's one record: on a failed dial, or when the tunnel closes.
+  const report = (status: number, total: number, error?: string) =>
+    reporter.record({ kind: 'tunnel', method: 'CONNECT', url, route, attempts: [], status, bytes: total, ms: Date.now() - started, ...(error !== undefined ? { error } : {}) });
   let clientError: Error | undefined;
   client.on('error', (e) => (clientError = e));
   let bytes = 0;
@@ -48,7 +51,7 @@ export async function openTunnel(
           `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
-    reporter.record({ kind: 'tunnel', method: 'CONNECT', url, route, attempts: [], status: err.status, bytes: 0, ms: Date.now() - started, error: err.message });
+    report(err.status, 0, err.message);
     return;
   }
   if (client.destroyed || clientError) {
@@ -63,7 +66,7 @@ export async function openTunnel(
     client.destroy();
     if (reported) return;
     reported = true;
-    reporter.record({ kind: 'tunnel', method: 'CONNECT', url, route, attempts: [], status: 200, bytes, ms: Date.now() - started });
+    report(200, bytes);
   };
   target.on('error', () => undefined); // 'close' follows and ends both sides
   // A target that closed cleanly leaves the client what is still queued for it: destroying the client at once
