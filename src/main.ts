@@ -16,7 +16,8 @@ import { prepareEcosystems, type PreparedEcosystem } from './ecosystems/index.js
 import type { Endpoint, FileFacts } from './ecosystems/types.js';
 import { describeUpstream, type OutboundSettings } from './outbound.js';
 import { HarWriter } from './har.js';
-import { Reporter, useColour } from './report.js';
+import { Reporter } from './report.js';
+import { useColour } from './reportFormat.js';
 import { ruleHosts } from './rules.js';
 import { decrypts } from './router.js';
 import { startProxy } from './server.js';
