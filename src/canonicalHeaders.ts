@@ -3,7 +3,7 @@
 // page. Those URLs are rewritten back to the origin's, of any status, so the client's next request comes back
 // through detour's rules (chain, fallback, -v) instead of reaching the mirror's host through a blind tunnel.
 import type http from 'node:http';
-import type { ModifyResponse } from './forwarder.js';
+import type { ModifyResponse } from './plan.js';
 import { stripHopByHop } from './headers.js';
 import type { Replacement } from './metadata.js';
 import type { Answer } from './upstream.js';

@@ -4,7 +4,7 @@
 // detour's rules. Streaming, bounded memory; artifacts are never touched (the preset decides what is metadata).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import type { ModifyResponse, ResponseEdit } from './forwarder.js';
+import type { ModifyResponse, ResponseEdit } from './plan.js';
 import { TargetError } from './errors.js';
 import { stripHopByHop } from './headers.js';
 import type { Answer } from './upstream.js';

@@ -3,7 +3,7 @@
 // 3. anything else: tunnel or forward unchanged. Pure functions over the parsed rules.
 // Mirrors are read-only: only reads (GET, HEAD, git's fetch) go down a chain; a write (npm publish, cargo
 // publish, twine upload, git push) goes to the origin unchanged, with the client's credentials.
-import type { ForwardPlan, PlannedTarget } from './forwarder.js';
+import type { ForwardPlan, PlannedTarget } from './plan.js';
 import type { DirectList } from './patterns.js';
 import { hostHasRule, matchRule, targetUrl, type Rule } from './rules.js';
 import { isIpLiteral, portOf } from './urls.js';

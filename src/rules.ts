@@ -3,7 +3,7 @@
 import { ConfigError } from './errors.js';
 import { PRESETS, findPreset, presetRouteFor, type Preset, type PresetRoute } from './presets.js';
 import type { Separator } from './chain.js';
-import type { ModifyResponse } from './forwarder.js';
+import type { ModifyResponse } from './plan.js';
 import { metadataRewriter, type Replacement } from './metadata.js';
 import { withCanonicalHeaders } from './canonicalHeaders.js';
 import { ChallengeCredentials } from './challenge.js';
