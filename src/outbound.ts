@@ -174,14 +174,25 @@ export function dialTcp(settings: OutboundSettings, host: string, port: number, 
 /** TLS over dialTcp; the name check uses the original host, never the --connect-to address. */
 export async function dialTls(settings: OutboundSettings, host: string, port: number): Promise<tls.TLSSocket> {
   const started = Date.now();
-  const raw = await dialTcp(settings, host, port, true);
+  const tcp = dialTcp(settings, host, port, true);
+  // The context is made while the TCP handshake is in flight: the run's first one builds Node's root store and
+  // adds the roots it lacks (outboundSecureContext: 12–21 ms here, 256 M instructions), a good part of a round
+  // trip to a distant mirror.
+  let secureContext: tls.SecureContext;
+  try {
+    secureContext = settings.tlsContext();
+  } catch (e) {
+    void tcp.then((s) => s.destroy(), () => undefined);
+    throw e;
+  }
+  const raw = await tcp;
   const remaining = Math.max(1, settings.timeoutMs - (Date.now() - started));
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       socket: raw,
       servername: isIpLiteral(host) ? undefined : host,
       host,
-      secureContext: settings.tlsContext(),
+      secureContext,
       ALPNProtocols: ['http/1.1'],
       minVersion: 'TLSv1.2',
     } as tls.ConnectionOptions);
