@@ -54,7 +54,7 @@ function setRunTimeV8Flags(): void {
  * 2,000 small GETs made TurboFan optimise ~300 functions, and compiling them was 1.47 G of the run's 3.43 G
  * instructions (callgrind, all threads: TurboFan's thread competes with the client and the mirror for 2 cores).
  * Budget ×2: 2.98 G; ×4: 2.67 G (−22%, 108 functions optimised); ×8: 2.71 G. What stays hot still gets optimised,
- * later: S1's 512 MiB stream runs at the same speed (README, "Where it stands").
+ * later: S1's 512 MiB stream runs at the same speed (bench/HISTORY.md, 2026-12-02 evening).
  */
 const TIER_UP_FLAGS = '--interrupt-budget=270336';
 
