@@ -26,7 +26,7 @@ import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
 import { mergedNodeExtra, outboundRoots, outboundSecureContext, runCasPem, writeTrustFiles, writeWgetrc } from './trust.js';
 import { launcher } from './launcher.js';
-import { RUN_TIME_V8_FLAGS } from './youngGeneration.js';
+import { knowsYoungGenerationFlags, RUN_TIME_V8_FLAGS } from './youngGeneration.js';
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -44,7 +44,16 @@ const EARLY_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
  *  - TIER_UP_FLAGS: how soon a hot function is handed to TurboFan.
  */
 function setRunTimeV8Flags(): void {
-  setFlagsFromString(`${RUN_TIME_V8_FLAGS} ${TIER_UP_FLAGS}`);
+  for (const flags of runTimeV8Flags()) setFlagsFromString(flags);
+}
+
+/**
+ * The flags above that this V8 knows and that were measured on it. The young generation's: see
+ * knowsYoungGenerationFlags. TIER_UP_FLAGS: V8 11 only (Node 20), where it was measured; from V8 12 on
+ * (Node 22) functions tier up through Maglev first, with budgets of their own, and ×4 there is untested.
+ */
+export function runTimeV8Flags(v8Version: string = process.versions.v8): string[] {
+  return [...(knowsYoungGenerationFlags(v8Version) ? [RUN_TIME_V8_FLAGS] : []), ...(v8Version.startsWith('11.') ? [TIER_UP_FLAGS] : [])];
 }
 
 /**
