@@ -15,7 +15,8 @@
 // least a Node MITM can do for the same job, bench/node-mitm.mjs), detour tunnel (no rule for the host: blind
 // CONNECT), and the peers as their users run them (bench/peers.mjs): mitmdump eager and lazy, whistle 2. A peer
 // that is not installed is skipped with a note. S4: go direct to the mirror, `detour -- go mod download` (go's
-// default GOPROXY; whatever way go then reaches detour is what is measured), mitmdump lazy, whistle.
+// default GOPROXY; whatever way go then reaches detour is what is measured), the node floor (go through
+// bench/node-mitm.mjs), mitmdump lazy, whistle.
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm (no peers),
 // --only S1|S2|S3|S4 (comma-separated list), --variant <part of a variant's name>, --modules N,
@@ -278,6 +279,12 @@ function variants(ctx) {
     } },
     // go's own default GOPROXY (https://proxy.golang.org,direct), origin mapped to a stand-in that must stay idle.
     { name: 'detour go', s4: true, run: detourGo('detour go', cliPath) },
+    // The floor for S4: go through the minimal Node MITM (HTTPS_PROXY; its leaf names origin.bench.test, and it
+    // sends every request to the mirror on kept connections). What any Node proxy in go's path costs here.
+    { name: 'node floor (minimal MITM) go', s4: true, run: () => {
+      const run = goRun(ctx, 'floor', { GOPROXY: 'https://origin.bench.test' });
+      return goDownload('node floor go', process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', withProxyCpu('go mod download', '$PPID')], run, ctx.goTree.paths);
+    } },
     ...(baselineCli ? [{ name: 'detour baseline go', s4: true, run: detourGo('detour baseline go', baselineCli) }] : []),
   ];
   // Peers: curl asks for https://localhost:<origin port>/… (the origin's stand-in name, see pki()).
@@ -428,6 +435,7 @@ async function main() {
     'start-up extra ms': at('S3 start ms', 'detour -- true') - at('S3 start ms', 'true'),
     'S4 detour / go direct': at('S4 go mod download s', 'detour') / at('S4 go mod download s', 'go direct'),
     'S4 detour baseline / go direct': at('S4 go mod download s', 'detour baseline') / at('S4 go mod download s', 'go direct'),
+    'S4 node floor / go direct': at('S4 go mod download s', 'node floor (minimal MITM)') / at('S4 go mod download s', 'go direct'),
     'rewrite baseline / rewrite (small, s)': at('S2 small s', 'detour baseline rewrite') / at('S2 small s', 'detour rewrite'),
     'rewrite baseline / rewrite (small with latency, s)': at('S2 small s (latency)', 'detour baseline rewrite') / at('S2 small s (latency)', 'detour rewrite'),
     'S4 mitmdump lazy / go direct': at('S4 go mod download s', 'mitmdump lazy') / at('S4 go mod download s', 'go direct'),
