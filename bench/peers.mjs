@@ -21,15 +21,24 @@
 //   reaches loopback without DNS, and mitmdump has no --connect-to. Eager would dial proxy.golang.org in S4,
 //   and lazy with default upstream_cert too: S4 runs the lazy setup above only.
 //
-// whistle 2 (npm `whistle`, the Node debugging proxy): `w2 run -M capture` (decrypt HTTPS) and a URL-mapping
-// rule from the origin to the mirror, passed as shadow rules (`-r`), as typed into its Rules page. It is not a
-// project dependency: install it once with
+// whistle 2 (npm `whistle`, the Node debugging proxy): `w2 run -M 'capture|disableH2'` (decrypt HTTPS; no HTTP/2
+// to the client, see below) and a URL-mapping rule from the origin to the mirror, passed as shadow rules (`-r`),
+// as typed into its Rules page. It is not a project dependency: install it once with
 //     npm install --no-save --no-audit --no-fund --prefix bench/.peers whistle@2
 // or point DETOUR_BENCH_WHISTLE at its bin/whistle.js; a global `w2` on PATH is used too. whistle asks
 // registry.npmjs.org for updates, so it runs with bench/loopback-only.cjs preloaded (no byte leaves the machine).
 // Its defaults open one upstream connection per request: on Node > 10 its keep-alive agent is disabled ("node 11
 // and above have issues with cached connections", lib/config.js), `-M agent` turns it back on but with
 // maxFreeSockets 0 (idle sockets are closed), and upstreams on a local address never use the agent.
+// `-M capture|disableH2` (a mode listed in `w2 --help`): whistle 2.10 offers HTTP/2 to the client by default
+// (lib/https/ca.js getSNIServer: allowHTTP1 = h2 on; lib/https/h2.js http2.createSecureServer), so curl --parallel
+// multiplexes all of S2 over one connection, and Node's nghttp2 (1.61 in Node 20) ends that session with
+// GOAWAY(INTERNAL_ERROR) once ~1,000 + 33/s stream resets have come in: its rapid-reset limit (CVE-2023-44487).
+// whistle asks for 100,000 (h2.js, streamResetBurst) but Node 20 has no such option and ignores it. curl 7.88
+// retries the in-flight transfers on a new connection, one fails with "send: no filter connected" (exit 2), which
+// --parallel treats as fatal: the rest are aborted unsent (152 to 826 of 2,000 lost per run). Below 33 requests/s
+// (--parallel-max 1) the same single connection carries all 2,000. With HTTP/2 off, curl speaks HTTP/1.1 and
+// whistle answers every request with `Connection: close`: a client connection, CONNECT and TLS handshake each.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -110,7 +119,7 @@ export async function startWhistle({ work, env, maps, found }) {
   mkdirSync(home, { recursive: true });
   const port = await freePort();
   const rules = maps.map(([from, to]) => `${from} ${to}`).join('\n');
-  const child = spawn(found.cmd, [...found.pre, 'run', '-H', '127.0.0.1', '-p', String(port), '-D', home, '-M', 'capture', '-r', rules], {
+  const child = spawn(found.cmd, [...found.pre, 'run', '-H', '127.0.0.1', '-p', String(port), '-D', home, '-M', 'capture|disableH2', '-r', rules], {
     stdio: 'ignore', detached: true,
     env: { ...env, HOME: home, NODE_OPTIONS: `--require ${guard}` },
   });
