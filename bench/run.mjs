@@ -19,7 +19,7 @@
 // bench/node-mitm.mjs), mitmdump lazy, whistle.
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm (no peers),
-// --only S1|S2|S3|S4 (comma-separated list), --variant <part of a variant's name>, --modules N,
+// --only S1|S2|S3|S4 (comma-separated list), --variant <parts of variants' names, comma-separated>, --skip <the same, left out>, --modules N,
 // --cpu-prof <dir> (detour writes a V8 CPU profile per run there), --baseline <other build's dist/cli.js> (its
 // detour variants run beside this build's, named "detour baseline …", interleaved run by run: a before/after).
 import { execFileSync, spawn } from 'node:child_process';
@@ -40,7 +40,9 @@ const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : u
 const only = option('--only')?.split(',');
 /** S1–S3 run unless --only leaves them out; S4 (minutes) only when named. */
 const wants = (scenario) => (only ? only.includes(scenario) : scenario !== 'S4');
-const variantFilter = option('--variant');
+/** --variant a,b: only the variants whose name holds one of the parts; --skip a,b: all but those. */
+const variantFilter = option('--variant')?.split(',');
+const skipFilter = option('--skip')?.split(',');
 const cpuProf = option('--cpu-prof');
 const SMALL_COUNT = 2000;
 const MODULES = Number(option('--modules')) || 200;
@@ -302,7 +304,8 @@ function variants(ctx) {
     // Eager mitmdump would dial proxy.golang.org itself: not in S4.
     if (key !== 'mitmEager') list.push({ name: `${name} go`, s4: true, run: goViaPeer(`${name} go`, peer) });
   }
-  return variantFilter ? list.filter((v) => v.name.includes(variantFilter)) : list;
+  const holds = (v, parts) => parts.some((part) => v.name.includes(part));
+  return list.filter((v) => (!variantFilter || holds(v, variantFilter)) && !(skipFilter && holds(v, skipFilter)));
 }
 
 /** Starts the peers that are installed; a missing one is skipped with a note. */
@@ -449,7 +452,7 @@ async function main() {
   process.stdout.write(md);
   mkdirSync(outDir, { recursive: true });
   // A filtered or profiled run does not replace the full results.
-  const partial = only || variantFilter || cpuProf || baselineCli;
+  const partial = only || variantFilter || skipFilter || cpuProf || baselineCli;
   writeFileSync(join(outDir, partial ? 'results-partial.json' : 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, modules: MODULES, load, notes, summary, ratios, raw: results }, null, 2) + '\n');
   origin.close();
   mirror.close();
