@@ -53,18 +53,10 @@ function reserving(agent: http.Agent, create: Create): Create {
 
 /** Dials a connection to a target, stamping its dial timings for --trace. */
 function dial(settings: OutboundSettings, secure: boolean, host: string, port: number): Promise<Socket> {
-  // Stamped for --trace: dialTls asks for the TLS context once TCP (and any proxy hop) is up; the handshake
-  // starts once it is built (the first one parses the root store: that is not the handshake's time).
+  // Stamped for --trace: `tcp` when TCP (and any proxy hop) is up and the handshake begins; dialTls builds the TLS
+  // context while TCP connects, so the first one (the root store) falls in `connect`, not in `ssl`.
   const clock: DialClock = { start: performance.now() };
-  const timed: OutboundSettings = {
-    ...settings,
-    tlsContext: () => {
-      const context = settings.tlsContext();
-      clock.tcp = performance.now();
-      return context;
-    },
-  };
-  const p: Promise<Socket> = secure ? dialTls(timed, host, port) : dialTcp(settings, host, port, false);
+  const p: Promise<Socket> = secure ? dialTls(settings, host, port, () => (clock.tcp = performance.now())) : dialTcp(settings, host, port, false);
   return p.then((s) => {
     clock.secure = secure ? performance.now() : undefined;
     dialClocks.set(s, clock);

@@ -7,24 +7,11 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { bareHost, portOf } from './urls.js';
 import { TargetError, toTargetError } from './errors.js';
-import { dialClockOf, MAX_FREE_SOCKETS, type TargetAgents } from './agents.js';
-import type { AttemptClock, Reporter } from './report.js';
+import { dialClockOf, MAX_FREE_SOCKETS } from './agents.js';
+import type { AttemptClock } from './report.js';
 import { stripHopByHopRaw } from './headers.js';
-import type { PlannedTarget } from './plan.js';
+import type { ForwardContext, PlannedTarget } from './plan.js';
 import type { Answer, UpstreamRequest } from './upstream.js';
-
-export interface Timeouts {
-  /** Connection made and request sent → response headers. */
-  readonly firstByteMs: number;
-  /** No bytes in either direction for this long while a body streams. */
-  readonly idleMs: number;
-}
-
-export interface ForwardContext {
-  readonly agents: TargetAgents;
-  readonly timeouts: Timeouts;
-  readonly reporter: Reporter;
-}
 
 export type Outcome = { res: Answer; upstream: Exchange; clock: AttemptClock } | { error: TargetError; clock: AttemptClock };
 

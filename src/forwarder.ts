@@ -11,8 +11,8 @@ import { exchangeTimings, type Attempt } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
 import { stripHopByHop, stripHopByHopRaw, textAnswer } from './headers.js';
 import type { ChallengeCredentials } from './challenge.js';
-import type { ForwardPlan } from './plan.js';
-import { attempt, attemptOnce, drain, type ClientState, type ForwardContext, type Outcome, type Responded } from './attempt.js';
+import type { ForwardContext, ForwardPlan } from './plan.js';
+import { attempt, attemptOnce, drain, type ClientState, type Outcome, type Responded } from './attempt.js';
 
 /** After an outcome, is the target reached through `via` tried (chain.ts)? */
 const triesNext = (o: Outcome, via: Separator | undefined): boolean => fallsThrough(via, 'error' in o ? undefined : (o.res.statusCode ?? 0));

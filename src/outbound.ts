@@ -171,8 +171,11 @@ export function dialTcp(settings: OutboundSettings, host: string, port: number, 
   return withTimeout(direct.ready, settings.timeoutMs, what, () => direct.socket.destroy());
 }
 
-/** TLS over dialTcp; the name check uses the original host, never the --connect-to address. */
-export async function dialTls(settings: OutboundSettings, host: string, port: number): Promise<tls.TLSSocket> {
+/**
+ * TLS over dialTcp; the name check uses the original host, never the --connect-to address. `onTcp` is called when
+ * TCP (and any upstream proxy hop) is up and the handshake begins (--trace's timings).
+ */
+export async function dialTls(settings: OutboundSettings, host: string, port: number, onTcp?: () => void): Promise<tls.TLSSocket> {
   const started = Date.now();
   const tcp = dialTcp(settings, host, port, true);
   // The context is made while the TCP handshake is in flight: the run's first one builds Node's root store and
@@ -186,6 +189,7 @@ export async function dialTls(settings: OutboundSettings, host: string, port: nu
     throw e;
   }
   const raw = await tcp;
+  onTcp?.();
   const remaining = Math.max(1, settings.timeoutMs - (Date.now() - started));
   return new Promise((resolve, reject) => {
     const s = tls.connect({

@@ -1,8 +1,10 @@
-// What the router hands the forwarder: the targets of one request, in order, and how their answers are treated.
-// Policy as data, after Go's httputil.ReverseProxy (Director, ModifyResponse); the mechanism is in
-// forwarder.ts (the chain) and attempt.ts (one target).
+// What the router hands the forwarder: the targets of one request, in order, and how their answers are treated;
+// and what the forwarder works with for every request (pools, timeouts, reporter). Policy as data, after Go's
+// httputil.ReverseProxy (Director, ModifyResponse); the mechanism is in forwarder.ts (the chain) and attempt.ts
+// (one target).
 import type http from 'node:http';
-import type { Route } from './report.js';
+import type { TargetAgents } from './agents.js';
+import type { Reporter, Route } from './report.js';
 import type { Separator } from './chain.js';
 import type { ChallengeCredentials } from './challenge.js';
 import type { Answer } from './upstream.js';
@@ -41,4 +43,19 @@ export interface ForwardPlan {
   readonly challenge?: ChallengeCredentials;
   /** A write to a host with such a rule: what the user should be told if it is refused for want of credentials. */
   readonly refusedWriteHint?: string;
+}
+
+/** How long the forwarder waits on a target. */
+export interface Timeouts {
+  /** Connection made and request sent → response headers. */
+  readonly firstByteMs: number;
+  /** No bytes in either direction for this long while a body streams. */
+  readonly idleMs: number;
+}
+
+/** What the forwarder works with for every request of a run: the keep-alive pools, the timeouts, the reporter. */
+export interface ForwardContext {
+  readonly agents: TargetAgents;
+  readonly timeouts: Timeouts;
+  readonly reporter: Reporter;
 }

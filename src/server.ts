@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { CertificateAuthority } from './ca.js';
 import { forward } from './forwarder.js';
-import type { ForwardContext } from './attempt.js';
+import type { ForwardContext } from './plan.js';
 import type { Endpoint } from './ecosystems/types.js';
 import { CLIENT_KEEP_ALIVE_MS, Interceptor } from './interceptor.js';
 import type { OutboundSettings } from './outbound.js';

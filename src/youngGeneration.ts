@@ -21,8 +21,8 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * The V8 majors whose flag table holds every flag here: 11 (Node 20, measured here) and 12 (Node 22; read in
  * V8's src/flags/flag-definitions.h). V8 answers a flag it does not know by printing "unrecognized flag" on
- * standard output, which detour shares with the child (a `detour -- cmd | jq` would read it), and by ignoring the
- * flags after it: on any other V8, detour keeps V8's own settings.
+ * standard error, which detour shares with the child, and by ignoring the flags after it: on any other V8,
+ * detour keeps V8's own settings (Node 23 and later: the young generation as V8 sizes it).
  */
 const KNOWN_V8_MAJORS: readonly number[] = [11, 12];
 

@@ -1,6 +1,6 @@
 // The V8 flags detour sets at run time (src/main.ts, src/youngGeneration.ts) are set only on the V8 versions known
-// to have them: V8 prints "unrecognized flag" on standard output, which detour shares with the child, and drops
-// the flags after it. On this machine's Node, a run whose child prints nothing leaves standard output empty.
+// to have them: V8 prints "unrecognized flag" on standard error, which detour shares with the child, and drops
+// the flags after it. On this machine's Node, a run whose child prints nothing leaves both streams clean.
 import t from 'tap';
 import { CLI } from './fixtures/detour.js';
 import { isolatedEnv, run } from './fixtures/run.js';
@@ -25,7 +25,7 @@ t.test('an unchecked V8: none at all', async (t) => {
   t.notOk(knowsYoungGenerationFlags('13.6.233.10-node.24'));
 });
 
-t.test('this Node: detour writes nothing on standard output of its own', async (t) => {
+t.test('this Node: no V8 message on either stream', async (t) => {
   const r = await run(CLI, ['--no-upstream', '--', 'true'], { env: isolatedEnv(), timeoutMs: 30_000 });
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, '', 'no V8 message on stdout');
