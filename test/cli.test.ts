@@ -240,17 +240,32 @@ async function startupMs(w: World): Promise<number> {
   return times.sort((a, b) => a - b)[1]!;
 }
 
+/**
+ * The best of up to three timed runs, stopping once one is within `bound`: with tap running two test files at
+ * once on 2 cores, one start can take twice as long as the next (a usage error took 1,031 ms against
+ * --version's 462 in one CI run); a refusal that did a run's work (keys, proxy) would be slow every time.
+ */
+async function bestMs(bound: number, once: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3 && best >= bound; i++) {
+    const t0 = Date.now();
+    await once();
+    best = Math.min(best, Date.now() - t0);
+  }
+  return best;
+}
+
 t.test('usage errors are refused within a second, before anything runs', async (t) => {
   const w = await makeWorld(t);
   for (const argv of [['-m'], ['--timeout'], ['presets', '--bogus'], ['--upstream', 'ftp://x', '--', 'sh', '-c', 'echo ran']]) {
     // Measured next to each case: a machine whose load changes within the test moves both alike.
     const base = await startupMs(w);
-    const t0 = Date.now();
-    const r = await w.detour(argv, { timeoutMs: 5000 });
-    const ms = Date.now() - t0;
+    const bound = Math.max(1000, 2 * base);
+    let r!: RunResult;
+    const ms = await bestMs(bound, async () => (r = await w.detour(argv, { timeoutMs: 5000 })));
     t.equal(r.code, 2, `${argv.join(' ')}: exit 2`);
     t.equal(r.stdout, '');
-    t.ok(ms < Math.max(1000, 2 * base), `${argv.join(' ')}: ${ms} ms (--version: ${base} ms)`);
+    t.ok(ms < bound, `${argv.join(' ')}: ${ms} ms (--version: ${base} ms)`);
   }
 });
 
@@ -265,14 +280,14 @@ t.test('--ca-dir, --log-file, --trace under /proc: exit 2 within 2 s (no recursi
   ];
   for (const [args, want] of cases) {
     const base = await startupMs(w); // next to each case, as above
-    const t0 = Date.now();
-    const r = await w.detour(['--no-upstream', ...args, '--', 'sh', '-c', 'echo ran'], { timeoutMs: 10_000 });
-    const ms = Date.now() - t0;
+    const bound = Math.max(2000, 2 * base);
+    let r!: RunResult;
+    const ms = await bestMs(bound, async () => (r = await w.detour(['--no-upstream', ...args, '--', 'sh', '-c', 'echo ran'], { timeoutMs: 10_000 })));
     t.notOk(r.timedOut, `${args.join(' ')}: ended by itself`);
     t.equal(r.code, 2, `${args.join(' ')}: exit 2`);
     t.match(r.stderr, want);
     t.equal(r.stdout, '', 'the command did not run');
-    t.ok(ms < Math.max(2000, 2 * base), `${args.join(' ')}: ${ms} ms (--version: ${base} ms)`);
+    t.ok(ms < bound, `${args.join(' ')}: ${ms} ms (--version: ${base} ms)`);
   }
 });
 
