@@ -26,7 +26,7 @@ import { openUserFile } from './userPaths.js';
 import { packageVersion } from './version.js';
 import { mergedNodeExtra, outboundRoots, outboundSecureContext, runCasPem, writeTrustFiles, writeWgetrc } from './trust.js';
 import { launcher } from './launcher.js';
-import { knowsYoungGenerationFlags, RUN_TIME_V8_FLAGS } from './youngGeneration.js';
+import { knowsYoungGenerationFlags, RUN_TIME_V8_FLAGS, v8Major } from './youngGeneration.js';
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -53,7 +53,7 @@ function setRunTimeV8Flags(): void {
  * (Node 22) functions tier up through Maglev first, with budgets of their own, and ×4 there is untested.
  */
 export function runTimeV8Flags(v8Version: string = process.versions.v8): string[] {
-  return [...(knowsYoungGenerationFlags(v8Version) ? [RUN_TIME_V8_FLAGS] : []), ...(v8Version.startsWith('11.') ? [TIER_UP_FLAGS] : [])];
+  return [...(knowsYoungGenerationFlags(v8Version) ? [RUN_TIME_V8_FLAGS] : []), ...(v8Major(v8Version) === 11 ? [TIER_UP_FLAGS] : [])];
 }
 
 /**

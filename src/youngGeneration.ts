@@ -26,8 +26,13 @@ import { setFlagsFromString } from 'node:v8';
  */
 const KNOWN_V8_MAJORS: readonly number[] = [11, 12];
 
+/** V8's major version from process.versions.v8 ('11.3.244.8-node.33' → 11). */
+export function v8Major(v8Version: string = process.versions.v8): number {
+  return Number(v8Version.split('.')[0]);
+}
+
 export function knowsYoungGenerationFlags(v8Version: string = process.versions.v8): boolean {
-  return KNOWN_V8_MAJORS.includes(Number(v8Version.split('.')[0]));
+  return KNOWN_V8_MAJORS.includes(v8Major(v8Version));
 }
 
 /** Set once after spawn (if known: above): they change V8's flag hash if given at start, which costs Node its code cache. */
