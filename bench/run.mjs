@@ -274,6 +274,7 @@ function variants(ctx) {
     // leanest setting (detour gets a similar effect at run time, src/youngGeneration.ts).
     { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '', '$PPID')]) },
     { name: 'detour tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test') },
+    ...(baselineCli ? [{ name: 'detour baseline tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test', baselineCli) }] : []),
     // S4: go straight to the mirror (the cert names 127.0.0.1; go reads SSL_CERT_FILE once per process).
     { name: 'go direct', s4: true, run: () => {
       const run = goRun(ctx, 'direct', { GOPROXY: `https://127.0.0.1:${ctx.mirror.port}`, SSL_CERT_FILE: ctx.tls.userTrust });
