@@ -20,7 +20,7 @@
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm (no peers),
 // --only S1|S2|S3|S4 (comma-separated list), --variant <parts of variants' names, comma-separated>, --skip <the same, left out>, --modules N,
-// --cpu-prof <dir> (detour writes a V8 CPU profile per run there), --baseline <other build's dist/cli.cjs> (its
+// --cpu-prof <dir> (detour writes a V8 CPU profile per run there; --cpu-prof-interval <µs> samples more often), --baseline <other build's dist/cli.cjs> (its
 // detour variants run beside this build's, named "detour baseline …", interleaved run by run: a before/after).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,8 @@ const nodeMitm = fileURLToPath(new URL('./node-mitm.mjs', import.meta.url));
 // Profiling runs go through node itself so that it can take --cpu-prof (no V8 flag: detour's launcher sets none).
 const baselineCli = option('--baseline');
 /** How to start a detour build: its file, or node with --cpu-prof in front. */
-const detourCommand = (cli) => (cpuProf ? [process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProf, cli]] : [cli, []]);
+const cpuProfInterval = option('--cpu-prof-interval'); // µs between samples (V8's default: 1000)
+const detourCommand = (cli) => (cpuProf ? [process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProf, ...(cpuProfInterval ? ['--cpu-prof-interval', cpuProfInterval] : []), cli]] : [cli, []]);
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'detour-bench-'));
 const children = new Set();
