@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeWorld, answer } from './fixtures/detour.js';
 import { startServer, type Handler } from './fixtures/servers.js';
+import { startConnectProxy } from './fixtures/connectProxy.js';
 
 /** Answers 200 with "mirror:<path>" and a cookie that must never reach the trace. */
 const echo: Handler = (req, res) => {
@@ -192,6 +193,26 @@ t.test('one run that mirrors, falls back, tunnels, blocks and fails: -v lines, s
   t.same(creds.request.queryString, [{ name: 'q', value: '1' }]);
   t.equal(reqHeader(creds, 'proxy-authorization'), 'Basic <redacted>', "detour's own credential redacted");
   t.equal(creds._detour.route, 'origin');
+});
+
+t.test('--trace through a slow upstream proxy: the proxy hop is in connect, not in ssl', async (t) => {
+  // HAR's ssl is the TLS handshake alone; connect holds it and the TCP set-up before it, here an upstream proxy
+  // that waits DELAY ms before it dials. A clock that started the handshake when the TLS context was asked for
+  // (before TCP, as once happened) would put the wait in ssl too.
+  const DELAY = 600;
+  const w = await makeWorld(t);
+  const mirror = await w.https('good.mirror.test', echo);
+  const upstream = await startConnectProxy(() => ({ host: '127.0.0.1', port: mirror.port }), { delayMs: DELAY });
+  t.teardown(() => upstream.close());
+  const trace = join(w.work, 'slow.har');
+  const flags = w.flags().filter((f) => f !== '--no-upstream');
+  const r = await w.detour([...flags, '--upstream', upstream.url, '--trace', trace, '-m', 'registry.npmjs.org=https://good.mirror.test', '--', 'curl', '-sS', '-o', '/dev/null', 'https://registry.npmjs.org/x']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(upstream.connects, [`127.0.0.1:${mirror.port}`], 'the mirror was reached through the upstream proxy (after --connect-to)');
+  const [entry] = readHar(trace).entries.filter((e) => e._detour.kind === 'exchange');
+  const { connect, ssl } = entry!.timings;
+  t.ok(connect >= DELAY, `connect holds the proxy's wait (${connect} ms)`);
+  t.ok(ssl >= 0 && ssl < connect - DELAY / 2, `ssl is the handshake alone (${ssl} ms of ${connect})`);
 });
 
 t.test('colour on request (FORCE_COLOR), never with NO_COLOR', async (t) => {
