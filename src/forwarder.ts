@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { TargetError, toTargetError } from './errors.js';
 import { relay } from './relay.js';
 import { BULK_BODY_BYTES, bulkBodyStarted } from './youngGeneration.js';
-import { exchangeTimings, type Attempt } from './report.js';
+import { exchangeTimings, type AttemptRecord } from './report.js';
 import { fallsThrough, type Separator } from './chain.js';
 import { stripHopByHop, stripHopByHopRaw, textAnswer } from './headers.js';
 import type { ChallengeCredentials } from './challenge.js';
@@ -91,7 +91,7 @@ function keep(outcome: Responded, label: string, ms: number): Kept {
   return { outcome, label, body };
 }
 
-function errorBody(plan: ForwardPlan, method: string, attempts: readonly Attempt[]): string {
+function errorBody(plan: ForwardPlan, method: string, attempts: readonly AttemptRecord[]): string {
   const lines = attempts.map((a) => `  ${a.target} (${a.url}): ${a.error ? `${a.error.code} ${a.error.message}` : `HTTP ${a.status}`}`);
   return `detour: every target failed for ${method} ${plan.original.href}\n${lines.join('\n')}\n`;
 }
@@ -101,7 +101,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   const started = Date.now();
   const begin = performance.now();
   const method = req.method ?? 'GET';
-  const attempts: Attempt[] = [];
+  const attempts: AttemptRecord[] = [];
   const body = { sent: false };
   // Cheaper than an AbortController per request (this is the per-request hot path).
   const client: ClientState = { gone: false };

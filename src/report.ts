@@ -9,7 +9,8 @@ import { failureReason, formatBytes, formatLine, hostOf, isFailure, nextStep, pa
  *  direct: a --direct (private) host or path; blocked: answered locally (privacy guard, refusals). */
 export type Route = 'mirror' | 'origin' | 'tunnel' | 'direct' | 'blocked';
 
-export interface Attempt {
+/** One target tried for an exchange, as the record and the trace keep it (attempt.ts makes the try itself). */
+export interface AttemptRecord {
   readonly target: string;
   readonly url?: string;
   readonly status?: number;
@@ -72,7 +73,7 @@ export interface ExchangeRecord {
   readonly route: Route;
   /** The target that answered (label), if any. */
   readonly target?: string;
-  readonly attempts: readonly Attempt[];
+  readonly attempts: readonly AttemptRecord[];
   readonly status: number;
   readonly bytes: number;
   readonly ms: number;
@@ -198,7 +199,7 @@ export class Reporter {
       const clean = a.url === undefined ? a.url : redactUrl(a.url);
       if (clean === a.url) continue;
       if (attempts === raw.attempts) attempts = [...attempts];
-      (attempts as Attempt[])[i] = { ...a, url: clean };
+      (attempts as AttemptRecord[])[i] = { ...a, url: clean };
     }
     const r: ExchangeRecord = url === raw.url && attempts === raw.attempts ? raw : { ...raw, url, attempts };
     for (const s of this.sinks) s.add(r);

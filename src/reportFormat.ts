@@ -1,6 +1,6 @@
 // How a record reads to a person: the -v line and its colours, the words of warnings and the summary (failure
 // reasons, what detour did next, byte counts), and which records count as failures. report.ts tells them.
-import type { Attempt, ExchangeRecord, Route } from './report.js';
+import type { AttemptRecord, ExchangeRecord, Route } from './report.js';
 
 // Colours: only when stderr is a terminal (or FORCE_COLOR asks), never with NO_COLOR.
 
@@ -33,7 +33,7 @@ export function palette(colour: boolean): Palette {
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** A target's failure, as opposed to an answer (a 404/410 is a mirror's normal miss). */
-export function targetFailed(a: Attempt): boolean {
+export function targetFailed(a: AttemptRecord): boolean {
   return !!a.error || (a.status ?? 0) >= 500;
 }
 
