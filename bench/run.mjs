@@ -447,6 +447,20 @@ async function main() {
     'S4 whistle / go direct': at('S4 go mod download s', 'whistle') / at('S4 go mod download s', 'go direct'),
   }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
   md += `\nRatios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}\n`;
+  // The targets' ratios round by round: a round's variants run back to back, so a VM whose speed drifts over the
+  // minutes of a bench moves both sides of a round's ratio together, where the medians above pair different rounds.
+  const inRound = (scenario, variant) => results[scenario]?.[variant] ?? [];
+  const fastestInRound = (scenario, prefix) =>
+    inRound(scenario, 'detour rewrite').map((_, i) => Math.min(...names.filter((n) => n.startsWith(prefix)).map((n) => inRound(scenario, n)[i] ?? NaN).filter(Number.isFinite)));
+  const pair = (xs, ys) => xs.map((x, i) => x / ys[i]).filter(Number.isFinite);
+  const roundRatios = Object.fromEntries(Object.entries({
+    'tunnel / direct (bulk)': pair(inRound('S1 bulk MB/s', 'detour tunnel'), inRound('S1 bulk MB/s', 'direct')),
+    'fastest mitmdump / rewrite (small, s)': pair(fastestInRound('S2 small s', 'mitmdump'), inRound('S2 small s', 'detour rewrite')),
+    'S4 detour / go direct': pair(inRound('S4 go mod download s', 'detour'), inRound('S4 go mod download s', 'go direct')),
+    'S4 node floor / go direct': pair(inRound('S4 go mod download s', 'node floor (minimal MITM)'), inRound('S4 go mod download s', 'go direct')),
+    'S4 detour baseline / go direct': pair(inRound('S4 go mod download s', 'detour baseline'), inRound('S4 go mod download s', 'go direct')),
+  }).filter(([, xs]) => xs.length));
+  if (Object.keys(roundRatios).length) md += `\nPer round: ${Object.entries(roundRatios).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(2)).join(', ')} (median ${median(xs).toFixed(2)})`).join('; ')}\n`;
   const loadText = load.map((l) => l.toFixed(1)).join(' → ');
   md += `\n${runs} runs per variant (S3: 20), interleaved, medians; bulk ${BULK / 1024 / 1024} MiB; S4 ${MODULES} modules; node ${process.version}; ${new Date().toISOString().slice(0, 10)}; 1-min load average ${loadText}.\n`;
   if (Math.max(...load) > 1.5) md += '**The machine was loaded during the runs: these figures are provisional.**\n';
@@ -455,7 +469,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   // A filtered or profiled run does not replace the full results.
   const partial = only || variantFilter || skipFilter || cpuProf || baselineCli;
-  writeFileSync(join(outDir, partial ? 'results-partial.json' : 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, modules: MODULES, load, notes, summary, ratios, raw: results }, null, 2) + '\n');
+  writeFileSync(join(outDir, partial ? 'results-partial.json' : 'results.json'), JSON.stringify({ runs, bulkBytes: BULK, modules: MODULES, load, notes, summary, ratios, roundRatios, raw: results }, null, 2) + '\n');
   origin.close();
   mirror.close();
   cleanup();
