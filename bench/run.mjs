@@ -7,6 +7,9 @@
 //   S3 start  `detour -- true` vs `true`
 //   S4 go     `go mod download` of a generated module graph (--modules, default 200: 3 requests each) from a
 //             file-layout GOPROXY tree, with S2's latency; opt-in (`--only S4`, or `--only S2,S4`)
+//   S5 spaced 300 GETs of 1 KiB one after another on one curl connection, with S2's latency: the time each
+//             request takes (median), i.e. what a proxy adds to a request when requests come one at a time, as in
+//             S4, without go's own variation; opt-in (`--only S5`)
 //
 // Next to every S2/S4 time: how many TLS connections the mirror accepted during the run ('secureConnection'
 // events), i.e. whether the variant keeps its upstream connections alive.
@@ -38,13 +41,14 @@ const runs = Number(args[args.indexOf('--runs') + 1]) || (quick ? 2 : 3);
 const BULK = (quick ? 64 : 512) * 1024 * 1024;
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const only = option('--only')?.split(',');
-/** S1–S3 run unless --only leaves them out; S4 (minutes) only when named. */
-const wants = (scenario) => (only ? only.includes(scenario) : scenario !== 'S4');
+/** S1–S3 run unless --only leaves them out; S4 (minutes) and S5 only when named. */
+const wants = (scenario) => (only ? only.includes(scenario) : !['S4', 'S5'].includes(scenario));
 /** --variant a,b: only the variants whose name holds one of the parts; --skip a,b: all but those. */
 const variantFilter = option('--variant')?.split(',');
 const skipFilter = option('--skip')?.split(',');
 const cpuProf = option('--cpu-prof');
 const SMALL_COUNT = 2000;
+const SPACED_COUNT = 300;
 const MODULES = Number(option('--modules')) || 200;
 const cliPath = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const nodeMitm = fileURLToPath(new URL('./node-mitm.mjs', import.meta.url));
@@ -206,6 +210,14 @@ function curlSmall(target, extra, proxyPid) {
   const cmd = clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
   return proxyPid ? withProxyCpu(cmd, proxyPid) : cmd;
 }
+/** S5's command: SPACED_COUNT GETs in a row on one connection, each printing "t <seconds it took>". */
+function curlSpaced(target, extra, proxyPid) {
+  const cfg = smallConfig(target, SPACED_COUNT);
+  const cmd = `curl -sS --fail -w 't %{time_total}\\n' ${extra} -K ${cfg}`;
+  return proxyPid ? withProxyCpu(cmd, proxyPid) : cmd;
+}
+/** S5: the median of the requests' times in ms, the first left out (it also sets up the connections). */
+const spacedMs = (stdout) => median([...stdout.matchAll(/^t ([\d.]+)$/gm)].slice(1).map((m) => Number(m[1]) * 1000));
 /** `cmd`, then "proxycpu <ticks>": the CPU the process `proxyPid` spent meanwhile (see curlSmall). */
 function withProxyCpu(cmd, proxyPid) {
   const ticks = `$(awk '{print $14+$15}' /proc/${proxyPid}/stat)`;
@@ -255,10 +267,13 @@ async function goDownload(name, cmd, argv, run, paths) {
 
 function variants(ctx) {
   const direct = (trust) => `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${trust}`;
-  const directRun = (trust) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk('https://mirror.bench.test/big', direct(trust)) : curlSmall('https://mirror.bench.test', direct(trust))]);
+  /** A variant's curl command for S1 ('bulk'), S2 ('small') or S5 ('spaced'); `proxyPid` as in curlSmall. */
+  const curlFor = (kind, origin, extra, proxyPid) =>
+    kind === 'bulk' ? curlBulk(`${origin}/big`, extra) + (proxyPid === '$PPID' ? peakSuffix : '') : (kind === 'spaced' ? curlSpaced : curlSmall)(origin, extra, proxyPid);
+  const directRun = (trust) => (kind) => timed('bash', ['-c', curlFor(kind, 'https://mirror.bench.test', direct(trust))]);
   const detourRun = (rule, host, cli = cliPath) => (kind) => {
     const [cmd, pre] = detourCommand(cli);
-    return timed(cmd, [...pre, ...detourArgs(ctx, rule), 'bash', '-c', kind === 'bulk' ? curlBulk(`https://${host}/big`, '') + peakSuffix : curlSmall(`https://${host}`, '', '$PPID')]);
+    return timed(cmd, [...pre, ...detourArgs(ctx, rule), 'bash', '-c', curlFor(kind, `https://${host}`, '', '$PPID')]);
   };
   const detourGo = (name, cli) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), {});
@@ -273,7 +288,7 @@ function variants(ctx) {
     // The floor: a minimal Node MITM doing the rewrite's job, run the same way (bench/node-mitm.mjs).
     // The floor keeps the start-up flag that caps V8's young generation: its start-up is not timed, so this is its
     // leanest setting (detour gets a similar effect at run time, src/youngGeneration.ts).
-    { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', kind === 'bulk' ? curlBulk('https://origin.bench.test/big', '') + peakSuffix : curlSmall('https://origin.bench.test', '', '$PPID')]) },
+    { name: 'node floor (minimal MITM)', run: (kind) => timed(process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', curlFor(kind, 'https://origin.bench.test', '', '$PPID')]) },
     { name: 'detour tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test') },
     ...(baselineCli ? [{ name: 'detour baseline tunnel', run: detourRun('unrelated.bench.test=https://mirror.bench.test', 'mirror.bench.test', baselineCli) }] : []),
     // S4: go straight to the mirror (the cert names 127.0.0.1; go reads SSL_CERT_FILE once per process).
@@ -294,7 +309,7 @@ function variants(ctx) {
   // Peers: curl asks for https://localhost:<origin port>/… (the origin's stand-in name, see pki()).
   const peerOrigin = `https://localhost:${ctx.origin.port}`;
   const viaPeer = (peer) => `-x http://127.0.0.1:${peer.port} --cacert ${withSystemRoots(peer.caFile)}`;
-  const peerRun = (peer) => (kind) => timed('bash', ['-c', kind === 'bulk' ? curlBulk(`${peerOrigin}/big`, viaPeer(peer)) + `; grep VmHWM /proc/${peer.pid}/status` : curlSmall(peerOrigin, viaPeer(peer), String(peer.pid))]);
+  const peerRun = (peer) => (kind) => timed('bash', ['-c', curlFor(kind, peerOrigin, viaPeer(peer), String(peer.pid)) + (kind === 'bulk' ? `; grep VmHWM /proc/${peer.pid}/status` : '')]);
   const goViaPeer = (name, peer) => () => {
     const run = goRun(ctx, name.replace(/\W+/g, '-'), { HTTPS_PROXY: `http://127.0.0.1:${peer.port}`, SSL_CERT_FILE: withSystemRoots(peer.caFile) });
     return goDownload(name, 'bash', ['-c', withProxyCpu('go mod download', String(peer.pid))], run, ctx.goTree.paths);
@@ -403,6 +418,14 @@ async function main() {
         // Only eager mitmdump dials the origin (for its certificate), without sending it a request.
         if (s2.originTls) record(`S2 origin TLS connections${suffix}`, v.name, s2.originTls);
       }
+      if (wants('S5')) {
+        origin.latency = mirror.latency = true;
+        const s5 = await measure(v, 'spaced', SPACED_COUNT);
+        record('S5 spaced ms per request', v.name, spacedMs(s5.stdout));
+        record('S5 mirror TLS connections', v.name, s5.mirrorTls);
+        const cpu = proxyCpuS(s5.stdout);
+        if (cpu !== undefined) record('S5 proxy CPU ms per request', v.name, (cpu * 1000) / SPACED_COUNT);
+      }
       origin.latency = mirror.latency = false;
     }
     load.push(loadavg()[0]);
@@ -445,6 +468,9 @@ async function main() {
     'rewrite baseline / rewrite (small with latency, s)': at('S2 small s (latency)', 'detour baseline rewrite') / at('S2 small s (latency)', 'detour rewrite'),
     'S4 mitmdump lazy / go direct': at('S4 go mod download s', 'mitmdump lazy') / at('S4 go mod download s', 'go direct'),
     'S4 whistle / go direct': at('S4 go mod download s', 'whistle') / at('S4 go mod download s', 'go direct'),
+    'S5 ms added per request, detour rewrite': at('S5 spaced ms per request', 'detour rewrite') - at('S5 spaced ms per request', 'direct'),
+    'S5 ms added per request, node floor': at('S5 spaced ms per request', 'node floor (minimal MITM)') - at('S5 spaced ms per request', 'direct'),
+    'S5 ms added per request, fastest mitmdump': best('S5 spaced ms per request', 'mitmdump') - at('S5 spaced ms per request', 'direct'),
   }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
   md += `\nRatios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}\n`;
   // The targets' ratios round by round: a round's variants run back to back, so a VM whose speed drifts over the
@@ -459,6 +485,10 @@ async function main() {
     'S4 detour / go direct': pair(inRound('S4 go mod download s', 'detour'), inRound('S4 go mod download s', 'go direct')),
     'S4 node floor / go direct': pair(inRound('S4 go mod download s', 'node floor (minimal MITM)'), inRound('S4 go mod download s', 'go direct')),
     'S4 detour baseline / go direct': pair(inRound('S4 go mod download s', 'detour baseline'), inRound('S4 go mod download s', 'go direct')),
+    'S5 detour rewrite / node floor, ms added per request': pair(
+      inRound('S5 spaced ms per request', 'detour rewrite').map((x, i) => x - inRound('S5 spaced ms per request', 'direct')[i]),
+      inRound('S5 spaced ms per request', 'node floor (minimal MITM)').map((x, i) => x - inRound('S5 spaced ms per request', 'direct')[i]),
+    ),
   }).filter(([, xs]) => xs.length));
   if (Object.keys(roundRatios).length) md += `\nPer round: ${Object.entries(roundRatios).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(2)).join(', ')} (median ${median(xs).toFixed(2)})`).join('; ')}\n`;
   const loadText = load.map((l) => l.toFixed(1)).join(' → ');
