@@ -7,9 +7,9 @@
 //   S3 start  `detour -- true` vs `true`
 //   S4 go     `go mod download` of a generated module graph (--modules, default 200: 3 requests each) from a
 //             file-layout GOPROXY tree, with S2's latency; opt-in (`--only S4`, or `--only S2,S4`)
-//   S5 spaced 300 GETs of 1 KiB one after another on one curl connection, with S2's latency: the time each
-//             request takes (median), i.e. what a proxy adds to a request when requests come one at a time, as in
-//             S4, without go's own variation; opt-in (`--only S5`)
+//   S5 spaced 300 GETs of 1 KiB one after another on one curl connection, then two at a time (as go asks) on
+//             two, with S2's latency: the time each request takes (median), i.e. what a proxy adds to a request
+//             in S4's regime, without go's own variation; opt-in (`--only S5`)
 //
 // Next to every S2/S4 time: how many TLS connections the mirror accepted during the run ('secureConnection'
 // events), i.e. whether the variant keeps its upstream connections alive.
@@ -210,14 +210,14 @@ function curlSmall(target, extra, proxyPid) {
   const cmd = clocked(`curl -sS --fail --parallel --parallel-max 16 ${extra} -K ${cfg}`);
   return proxyPid ? withProxyCpu(cmd, proxyPid) : cmd;
 }
-/** S5's command: SPACED_COUNT GETs in a row on one connection, each printing "t <seconds it took>". */
-function curlSpaced(target, extra, proxyPid) {
+/** S5's command: SPACED_COUNT GETs in a row on one connection (or two at a time on two), each printing "t <seconds it took>". */
+function curlSpaced(target, extra, proxyPid, twoAtATime) {
   const cfg = smallConfig(target, SPACED_COUNT);
-  const cmd = `curl -sS --fail -w 't %{time_total}\\n' ${extra} -K ${cfg}`;
+  const cmd = `curl -sS --fail ${twoAtATime ? '--parallel --parallel-max 2 --no-progress-meter ' : ''}-w 't %{time_total}\\n' ${extra} -K ${cfg}`;
   return proxyPid ? withProxyCpu(cmd, proxyPid) : cmd;
 }
-/** S5: the median of the requests' times in ms, the first left out (it also sets up the connections). */
-const spacedMs = (stdout) => median([...stdout.matchAll(/^t ([\d.]+)$/gm)].slice(1).map((m) => Number(m[1]) * 1000));
+/** S5: the median of the requests' times in ms, the first `skip` left out (they also set up the connections). */
+const spacedMs = (stdout, skip) => median([...stdout.matchAll(/^t ([\d.]+)$/gm)].slice(skip).map((m) => Number(m[1]) * 1000));
 /** `cmd`, then "proxycpu <ticks>": the CPU the process `proxyPid` spent meanwhile (see curlSmall). */
 function withProxyCpu(cmd, proxyPid) {
   const ticks = `$(awk '{print $14+$15}' /proc/${proxyPid}/stat)`;
@@ -269,7 +269,9 @@ function variants(ctx) {
   const direct = (trust) => `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${trust}`;
   /** A variant's curl command for S1 ('bulk'), S2 ('small') or S5 ('spaced'); `proxyPid` as in curlSmall. */
   const curlFor = (kind, origin, extra, proxyPid) =>
-    kind === 'bulk' ? curlBulk(`${origin}/big`, extra) + (proxyPid === '$PPID' ? peakSuffix : '') : (kind === 'spaced' ? curlSpaced : curlSmall)(origin, extra, proxyPid);
+    kind === 'bulk'
+      ? curlBulk(`${origin}/big`, extra) + (proxyPid === '$PPID' ? peakSuffix : '')
+      : kind === 'small' ? curlSmall(origin, extra, proxyPid) : curlSpaced(origin, extra, proxyPid, kind === 'spaced2');
   const directRun = (trust) => (kind) => timed('bash', ['-c', curlFor(kind, 'https://mirror.bench.test', direct(trust))]);
   const detourRun = (rule, host, cli = cliPath) => (kind) => {
     const [cmd, pre] = detourCommand(cli);
@@ -418,13 +420,13 @@ async function main() {
         // Only eager mitmdump dials the origin (for its certificate), without sending it a request.
         if (s2.originTls) record(`S2 origin TLS connections${suffix}`, v.name, s2.originTls);
       }
-      if (wants('S5')) {
+      for (const [kind, suffix, skip] of wants('S5') ? [['spaced', '', 1], ['spaced2', ' (2 at a time)', 2]] : []) {
         origin.latency = mirror.latency = true;
-        const s5 = await measure(v, 'spaced', SPACED_COUNT);
-        record('S5 spaced ms per request', v.name, spacedMs(s5.stdout));
-        record('S5 mirror TLS connections', v.name, s5.mirrorTls);
+        const s5 = await measure(v, kind, SPACED_COUNT);
+        record(`S5 spaced ms per request${suffix}`, v.name, spacedMs(s5.stdout, skip));
+        record(`S5 mirror TLS connections${suffix}`, v.name, s5.mirrorTls);
         const cpu = proxyCpuS(s5.stdout);
-        if (cpu !== undefined) record('S5 proxy CPU ms per request', v.name, (cpu * 1000) / SPACED_COUNT);
+        if (cpu !== undefined) record(`S5 proxy CPU ms per request${suffix}`, v.name, (cpu * 1000) / SPACED_COUNT);
       }
       origin.latency = mirror.latency = false;
     }
@@ -471,6 +473,8 @@ async function main() {
     'S5 ms added per request, detour rewrite': at('S5 spaced ms per request', 'detour rewrite') - at('S5 spaced ms per request', 'direct'),
     'S5 ms added per request, node floor': at('S5 spaced ms per request', 'node floor (minimal MITM)') - at('S5 spaced ms per request', 'direct'),
     'S5 ms added per request, fastest mitmdump': best('S5 spaced ms per request', 'mitmdump') - at('S5 spaced ms per request', 'direct'),
+    'S5 ms added per request 2 at a time, detour rewrite': at('S5 spaced ms per request (2 at a time)', 'detour rewrite') - at('S5 spaced ms per request (2 at a time)', 'direct'),
+    'S5 ms added per request 2 at a time, node floor': at('S5 spaced ms per request (2 at a time)', 'node floor (minimal MITM)') - at('S5 spaced ms per request (2 at a time)', 'direct'),
   }).filter(([, v]) => Number.isFinite(v))); // a scenario or variant left out by --only/--variant has none
   md += `\nRatios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}\n`;
   // The targets' ratios round by round: a round's variants run back to back, so a VM whose speed drifts over the
