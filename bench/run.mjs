@@ -22,8 +22,8 @@
 // bench/node-mitm.mjs), mitmdump lazy, whistle.
 // Every run checks that the mirror served every request and the origin none, so a broken rewrite can never
 // pass as fast. Loopback only; stops by itself. Options: --quick, --runs N, --no-mitm (no peers),
-// --only S1|S2|S3|S4 (comma-separated list), --variant <parts of variants' names, comma-separated>, --skip <the same, left out>, --modules N,
-// --cpu-prof <dir> (detour writes a V8 CPU profile per run there; --cpu-prof-interval <µs> samples more often), --baseline <other build's dist/cli.cjs> (its
+// --only S1|S2|S3|S4|S5 (comma-separated list), --variant <parts of variants' names, comma-separated>, --skip <the same, left out>, --modules N,
+// --cpu-prof <dir> (detour writes a V8 CPU profile per run there; --cpu-prof-interval <µs> with it samples more often), --baseline <other build's dist/cli.cjs> (its
 // detour variants run beside this build's, named "detour baseline …", interleaved run by run: a before/after).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

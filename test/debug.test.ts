@@ -211,7 +211,7 @@ t.test('--trace through a slow upstream proxy: the proxy hop is in connect, not 
   t.same(upstream.connects, [`127.0.0.1:${mirror.port}`], 'the mirror was reached through the upstream proxy (after --connect-to)');
   const [entry] = readHar(trace).entries.filter((e) => e._detour.kind === 'exchange');
   const { connect, ssl } = entry!.timings;
-  t.ok(connect >= DELAY, `connect holds the proxy's wait (${connect} ms)`);
+  t.ok(connect >= DELAY - 5, `connect holds the proxy's wait (${connect} ms; Node's timers may start up to a few ms early by the clock)`);
   t.ok(ssl >= 0 && ssl < connect - DELAY / 2, `ssl is the handshake alone (${ssl} ms of ${connect})`);
 });
 
