@@ -300,13 +300,14 @@ function variants(ctx) {
     } },
     // go's own default GOPROXY (https://proxy.golang.org,direct), origin mapped to a stand-in that must stay idle.
     { name: 'detour go', s4: true, run: detourGo('detour go', cliPath) },
+    // Each baseline variant right after its own: every other round the two swap places (see the round loop).
+    ...(baselineCli ? [{ name: 'detour baseline go', s4: true, run: detourGo('detour baseline go', baselineCli) }] : []),
     // The floor for S4: go through the minimal Node MITM (HTTPS_PROXY; its leaf names origin.bench.test, and it
     // sends every request to the mirror on kept connections). What any Node proxy in go's path costs here.
     { name: 'node floor (minimal MITM) go', s4: true, run: () => {
       const run = goRun(ctx, 'floor', { GOPROXY: 'https://origin.bench.test' });
       return goDownload('node floor go', process.execPath, ['--max-semi-space-size=1', nodeMitm, ctx.tls.certFile, ctx.tls.keyFile, ctx.tls.ca, ctx.tls.userTrust, String(ctx.mirror.port), '--', 'bash', '-c', withProxyCpu('go mod download', '$PPID')], run, ctx.goTree.paths);
     } },
-    ...(baselineCli ? [{ name: 'detour baseline go', s4: true, run: detourGo('detour baseline go', baselineCli) }] : []),
   ];
   // Peers: curl asks for https://localhost:<origin port>/… (the origin's stand-in name, see pki()).
   const peerOrigin = `https://localhost:${ctx.origin.port}`;
