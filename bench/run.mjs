@@ -267,7 +267,7 @@ async function goDownload(name, cmd, argv, run, paths) {
 
 function variants(ctx) {
   const direct = (trust) => `--connect-to mirror.bench.test:443:127.0.0.1:${ctx.mirror.port} --cacert ${trust}`;
-  /** A variant's curl command for S1 ('bulk'), S2 ('small') or S5 ('spaced'); `proxyPid` as in curlSmall. */
+  /** A variant's curl command for S1 ('bulk'), S2 ('small') or S5 ('spaced', 'spaced2': two at a time); `proxyPid` as in curlSmall. */
   const curlFor = (kind, origin, extra, proxyPid) =>
     kind === 'bulk'
       ? curlBulk(`${origin}/big`, extra) + (proxyPid === '$PPID' ? peakSuffix : '')
@@ -484,16 +484,15 @@ async function main() {
   const fastestInRound = (scenario, prefix) =>
     inRound(scenario, 'detour rewrite').map((_, i) => Math.min(...names.filter((n) => n.startsWith(prefix)).map((n) => inRound(scenario, n)[i] ?? NaN).filter(Number.isFinite)));
   const pair = (xs, ys) => xs.map((x, i) => x / ys[i]).filter(Number.isFinite);
+  /** S5: what a variant added to a request over direct, round by round. */
+  const addedInRound = (variant) => inRound('S5 spaced ms per request', variant).map((x, i) => x - inRound('S5 spaced ms per request', 'direct')[i]);
   const roundRatios = Object.fromEntries(Object.entries({
     'tunnel / direct (bulk)': pair(inRound('S1 bulk MB/s', 'detour tunnel'), inRound('S1 bulk MB/s', 'direct')),
     'fastest mitmdump / rewrite (small, s)': pair(fastestInRound('S2 small s', 'mitmdump'), inRound('S2 small s', 'detour rewrite')),
     'S4 detour / go direct': pair(inRound('S4 go mod download s', 'detour'), inRound('S4 go mod download s', 'go direct')),
     'S4 node floor / go direct': pair(inRound('S4 go mod download s', 'node floor (minimal MITM)'), inRound('S4 go mod download s', 'go direct')),
     'S4 detour baseline / go direct': pair(inRound('S4 go mod download s', 'detour baseline'), inRound('S4 go mod download s', 'go direct')),
-    'S5 detour rewrite / node floor, ms added per request': pair(
-      inRound('S5 spaced ms per request', 'detour rewrite').map((x, i) => x - inRound('S5 spaced ms per request', 'direct')[i]),
-      inRound('S5 spaced ms per request', 'node floor (minimal MITM)').map((x, i) => x - inRound('S5 spaced ms per request', 'direct')[i]),
-    ),
+    'S5 detour rewrite / node floor, ms added per request': pair(addedInRound('detour rewrite'), addedInRound('node floor (minimal MITM)')),
   }).filter(([, xs]) => xs.length));
   if (Object.keys(roundRatios).length) md += `\nPer round: ${Object.entries(roundRatios).map(([k, xs]) => `${k} ${xs.map((x) => x.toFixed(2)).join(', ')} (median ${median(xs).toFixed(2)})`).join('; ')}\n`;
   const loadText = load.map((l) => l.toFixed(1)).join(' → ');
